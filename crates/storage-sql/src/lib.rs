@@ -1,0 +1,95 @@
+//! The one SQL implementation of [`mulin_storage::Storage`], shared by SQLite and PostgreSQL.
+//!
+//! Both backends run the same statements through sqlx's `Any` driver. That works because
+//! the schema only uses types both share the same way: ids are UUID text, instants are
+//! UTC milliseconds in a 64-bit integer, dates are ISO text, flags are integers, and JSON is
+//! text. Placeholders are written `$1`, `$2` …, which both drivers accept. Where the two
+//! dialects really differ (connection set-up, migrations, backups) the backend crates do
+//! the work; the few differences in statements are named in [`Dialect`].
+//!
+//! SQLite allows one writer at a time, so the store keeps a writer pool of one connection
+//! beside the reader pool; on PostgreSQL both are the same pool.
+#![deny(missing_docs)]
+
+mod rows;
+mod sql;
+mod store;
+
+use std::sync::Once;
+
+use mulin_storage::StoreError;
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+
+/// What differs between the databases the store runs on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Dialect {
+    /// Embedded SQLite (one writer connection).
+    Sqlite,
+    /// PostgreSQL 13 or newer.
+    Postgres,
+}
+
+/// The SQL store. Cheap to clone: it holds two pool handles.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    dialect: Dialect,
+    reader: AnyPool,
+    writer: AnyPool,
+}
+
+impl SqlStore {
+    /// Wraps pools a backend crate has connected and migrated.
+    pub fn new(dialect: Dialect, reader: AnyPool, writer: AnyPool) -> SqlStore {
+        SqlStore {
+            dialect,
+            reader,
+            writer,
+        }
+    }
+
+    /// The dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The pool that writes (for backend-specific maintenance such as backups).
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    /// Closes both pools, waiting for connections to return.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+/// Makes the compiled-in sqlx drivers available to `Any` (once per process).
+pub fn install_drivers() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(sqlx::any::install_default_drivers);
+}
+
+/// Pool options with the given size; backends add their per-connection set-up.
+pub fn pool_options(max_connections: u32) -> AnyPoolOptions {
+    install_drivers();
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(0)
+        .acquire_timeout(std::time::Duration::from_secs(30))
+}
+
+/// Maps a driver error to what a caller can act on.
+pub fn map_err(err: sqlx::Error) -> StoreError {
+    match err {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db_err) if db_err.is_unique_violation() => {
+            StoreError::Conflict(db_err.message().to_owned())
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            StoreError::Unavailable(err.to_string())
+        }
+        other => StoreError::Other(Box::new(other)),
+    }
+}

@@ -1,0 +1,114 @@
+//! SQLite backend: the embedded default. Opens (or creates) the database file, sets each
+//! connection up for concurrent readers and one writer (WAL, a busy timeout, foreign keys),
+//! applies the migrations and hands back the shared [`SqlStore`]. Also takes online
+//! backups (`VACUUM INTO`) and restores them.
+#![deny(missing_docs)]
+
+use std::path::Path;
+
+use mulin_storage::StoreError;
+use mulin_storage_sql::{map_err, pool_options, Dialect, SqlStore};
+use sqlx::Executor;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Readers served at once; SQLite in WAL mode lets them run beside the single writer.
+const N_READERS: u32 = 4;
+
+/// Whether `url` names a SQLite database.
+pub fn handles(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+/// The URL of a database file at `path`, created if missing.
+pub fn url_for_path(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// Connects to a `sqlite:` URL, creating the file if the URL allows, and migrates it.
+pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+    let reader = pool_options(N_READERS)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .map_err(map_err)?;
+    // One writer: SQLite serialises writes anyway, and a single connection means a write
+    // never waits on a lock held by another of our own connections.
+    let writer = pool_options(1)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .map_err(map_err)?;
+    MIGRATOR
+        .run(&writer)
+        .await
+        .map_err(|err| StoreError::Other(Box::new(err)))?;
+    Ok(SqlStore::new(Dialect::Sqlite, reader, writer))
+}
+
+/// Writes a consistent copy of the live database to `target` while it keeps serving.
+pub async fn backup(store: &SqlStore, target: &Path) -> Result<(), StoreError> {
+    if target.exists() {
+        return Err(StoreError::Conflict(format!(
+            "{} exists; choose a new file",
+            target.display()
+        )));
+    }
+    let path = target.display().to_string().replace('\'', "''");
+    store
+        .writer()
+        .execute(format!("VACUUM INTO '{path}'").as_str())
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// Checks that `source` is a healthy Mulin database, then copies it over `target`.
+/// The server must be stopped: the live file and its WAL are replaced.
+pub async fn restore(source: &Path, target: &Path) -> Result<(), StoreError> {
+    let url = format!("sqlite://{}?mode=ro", source.display());
+    let pool = pool_options(1).connect(&url).await.map_err(map_err)?;
+    let row: (String,) = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_one(&pool)
+        .await
+        .map_err(map_err)?;
+    let has_schema: (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'nodes'",
+    )
+    .fetch_one(&pool)
+    .await
+    .map_err(map_err)?;
+    pool.close().await;
+    if row.0 != "ok" || has_schema.0 != 1 {
+        return Err(StoreError::Corrupt(format!(
+            "{} is not a healthy Mulin database ({})",
+            source.display(),
+            row.0
+        )));
+    }
+    for suffix in ["-wal", "-shm"] {
+        let side = format!("{}{suffix}", target.display());
+        match std::fs::remove_file(&side) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Other(Box::new(err)))
+            }
+            _ => {}
+        }
+    }
+    std::fs::copy(source, target).map_err(|err| StoreError::Other(Box::new(err)))?;
+    Ok(())
+}
