@@ -108,7 +108,11 @@ impl Sql {
             query = match arg {
                 Arg::Text(value) => query.bind(value.clone()),
                 Arg::Int(value) => query.bind(*value),
-                Arg::Float(value) => query.bind(*value),
+                Arg::Float(Some(value)) => query.bind(*value),
+                // sqlx 0.8.6's Any driver swaps the NULL types of f32 and f64 (a `None::<f64>`
+                // reaches PostgreSQL as FLOAT4), and the cached statement then rejects the
+                // FLOAT8 values of later rows. `None::<f32>` arrives as a FLOAT8 NULL.
+                Arg::Float(None) => query.bind(None::<f32>),
             };
         }
         query

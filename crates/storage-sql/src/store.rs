@@ -27,7 +27,7 @@ use crate::sql::{get, Arg, Sql};
 use crate::{map_err, Dialect, SqlStore};
 
 /// Bind parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_ARGS: usize = 30_000;
+const MAX_ARGS: usize = 2_000;
 
 impl SqlStore {
     async fn fetch_all(&self, sql: &Sql) -> StoreResult<Vec<AnyRow>> {
@@ -324,6 +324,12 @@ impl Storage for SqlStore {
         sql.bind(district.to_string())
             .push(" AND id = ")
             .bind(id.to_string());
+        node_from_row(&self.fetch_one(&sql).await?)
+    }
+
+    async fn node_by_code(&self, code: &str) -> StoreResult<NodeRecord> {
+        let mut sql = Sql::new(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE code = "));
+        sql.bind(code).push(" ORDER BY kind LIMIT 1");
         node_from_row(&self.fetch_one(&sql).await?)
     }
 

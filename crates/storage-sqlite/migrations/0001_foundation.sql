@@ -31,6 +31,7 @@ CREATE TABLE nodes (
 );
 CREATE INDEX nodes_by_parent ON nodes (district_id, parent_id, sort_key);
 CREATE INDEX nodes_by_kind ON nodes (district_id, kind);
+CREATE INDEX nodes_by_code ON nodes (code);
 CREATE INDEX nodes_by_street ON nodes (district_id, street_id, kind);
 CREATE INDEX nodes_by_community ON nodes (district_id, community_id, kind);
 CREATE INDEX nodes_by_grid ON nodes (district_id, grid_id, kind);

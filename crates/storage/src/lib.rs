@@ -67,6 +67,9 @@ pub trait Storage: Send + Sync + 'static {
     /// One node of a district.
     async fn node(&self, district: DistrictId, id: NodeId) -> StoreResult<NodeRecord>;
 
+    /// A node found by its division code (codes are unique in a database).
+    async fn node_by_code(&self, code: &str) -> StoreResult<NodeRecord>;
+
     /// The children of a node, in sibling order.
     async fn children(&self, district: DistrictId, parent: NodeId) -> StoreResult<Vec<NodeRecord>>;
 

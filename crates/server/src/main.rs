@@ -1,0 +1,477 @@
+//! The `mulin` binary: parses settings, picks the database backend from the URL, and runs
+//! a subcommand. Behaviour lives in the library crates; this is glue.
+
+mod settings;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use mulin_domain::code::DivisionCode;
+use mulin_domain::ids::{NodeId, UserId};
+use mulin_domain::policy::Role;
+use mulin_domain::tree::{NodeKind, NodePath};
+use mulin_storage::{Dataset, NodeRecord, Storage, UserRecord};
+use mulin_web::clock::{Clock, SystemClock};
+use mulin_web::{AppState, Application, WebSettings};
+use rand::Rng;
+
+use crate::settings::{Database, FileSettings};
+
+#[derive(Parser)]
+#[command(
+    name = "mulin",
+    version,
+    about = "睦邻 Mulin: community grid governance"
+)]
+struct Cli {
+    /// Data folder: the SQLite database, backups, the demo password.
+    #[arg(
+        long,
+        env = "MULIN_DATA_DIR",
+        default_value = "./mulin-data",
+        global = true
+    )]
+    data_dir: PathBuf,
+    /// Database URL: `sqlite://…` or `postgres://…` (default: SQLite in the data folder).
+    #[arg(long, env = "MULIN_DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// Configuration file (default: <data dir>/mulin.toml if present).
+    #[arg(long, env = "MULIN_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web UI and API (applies migrations first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "MULIN_LISTEN")]
+        listen: Option<String>,
+        /// On an empty database, generate the demo district first.
+        #[arg(long)]
+        demo: bool,
+        /// Households in a generated demo district.
+        #[arg(long, default_value_t = mulin_demo::DEFAULT_HOUSEHOLDS)]
+        households: usize,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Generate the demo district into an empty database.
+    Demo {
+        /// Households to generate (11,000 ≈ 28,000 residents; 390,000 ≈ 1,000,000).
+        #[arg(long, default_value_t = mulin_demo::DEFAULT_HOUSEHOLDS)]
+        households: usize,
+    },
+    /// Create a district in an empty database (for a real, non-demo start).
+    Init {
+        /// The district's name, e.g. 新荣区.
+        #[arg(long)]
+        name: String,
+        /// Its 12-digit division code, e.g. 140212000000.
+        #[arg(long)]
+        code: String,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Copy the live SQLite database to a file (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; must not exist.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace the SQLite database with a backup. Stop the server first.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Print an example configuration file.
+    Config,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account with a role at a node. The password is read from MULIN_PASSWORD
+    /// or, if unset, from the first line of standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// admin, street_admin, community_staff, grid_worker, department_liaison,
+        /// party_member, volunteer or resident.
+        #[arg(long)]
+        role: String,
+        /// The node: its id or its division code.
+        #[arg(long)]
+        node: String,
+    },
+    /// Set an account's password (from MULIN_PASSWORD or standard input).
+    SetPassword {
+        #[arg(long)]
+        username: String,
+    },
+    /// Grant a role at a node.
+    Grant {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        node: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    init_tracing();
+    if let Err(err) = run(Cli::parse()).await {
+        // The one place errors are reported: with their whole chain.
+        eprintln!("错误 error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=error"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var_os("MULIN_LOG_JSON").is_some() {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn connect(database: &Database) -> anyhow::Result<Arc<dyn Storage>> {
+    let url = &database.url;
+    if mulin_storage_sqlite::handles(url) {
+        let store = mulin_storage_sqlite::connect(url)
+            .await
+            .context("cannot open the SQLite database")?;
+        return Ok(Arc::new(store));
+    }
+    #[cfg(feature = "postgres")]
+    if mulin_storage_postgres::handles(url) {
+        let store = mulin_storage_postgres::connect(url)
+            .await
+            .context("cannot open the PostgreSQL database")?;
+        return Ok(Arc::new(store));
+    }
+    bail!(
+        "unsupported database URL {}: use sqlite://… or postgres://…",
+        settings::redact(url)
+    )
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Config = cli.command {
+        print!("{}", settings::EXAMPLE);
+        return Ok(());
+    }
+    let file = FileSettings::load(cli.config.as_deref(), &cli.data_dir)?;
+    let database = settings::database(cli.database_url.clone(), &file, &cli.data_dir)?;
+    tracing::debug!(?database, "settings loaded");
+    match cli.command {
+        Command::Config => Ok(()),
+        Command::Migrate => {
+            connect(&database).await?;
+            println!("数据库已迁移到最新版本 / migrations applied");
+            Ok(())
+        }
+        Command::Serve {
+            listen,
+            demo,
+            households,
+        } => {
+            let store = connect(&database).await?;
+            if demo && store.is_empty().await? {
+                generate_demo(&store, households, &cli.data_dir).await?;
+            }
+            let listen = listen
+                .or(file.listen.clone())
+                .unwrap_or_else(|| "127.0.0.1:8080".into());
+            serve(store, &listen, &file, &cli.data_dir).await
+        }
+        Command::Demo { households } => {
+            let store = connect(&database).await?;
+            if !store.is_empty().await? {
+                bail!(
+                    "the database already holds a district; use an empty data folder for the demo"
+                );
+            }
+            generate_demo(&store, households, &cli.data_dir).await
+        }
+        Command::Init { name, code } => {
+            let store = connect(&database).await?;
+            let code = DivisionCode::parse(NodeKind::District, &code, None)?;
+            let root = NodePath::root(NodeId::new_v7());
+            store
+                .load(&Dataset {
+                    nodes: vec![NodeRecord {
+                        path: root,
+                        name: name.clone(),
+                        code: Some(code.to_string()),
+                        sort_key: 0,
+                        position: None,
+                        geometry: None,
+                        address: None,
+                        extra: Vec::new(),
+                    }],
+                    ..Dataset::default()
+                })
+                .await?;
+            println!("已创建 {name}（{code}），节点编号 node id {}", root.id());
+            Ok(())
+        }
+        Command::User { command } => user_command(&connect(&database).await?, command).await,
+        Command::Backup { to } => {
+            if !mulin_storage_sqlite::handles(&database.url) {
+                bail!("for PostgreSQL use the server's tools: pg_dump -Fc DBNAME > FILE, and pg_restore to restore");
+            }
+            let store = mulin_storage_sqlite::connect(&database.url).await?;
+            mulin_storage_sqlite::backup(&store, &to).await?;
+            println!("备份完成 backup written: {}", to.display());
+            Ok(())
+        }
+        Command::Restore { from } => {
+            if cli.database_url.is_some() || file.database_url.is_some() {
+                bail!("restore works on the SQLite file in the data folder; for PostgreSQL use pg_restore");
+            }
+            mulin_storage_sqlite::restore(&from, &cli.data_dir.join("mulin.db")).await?;
+            println!("已恢复 restored from {}", from.display());
+            Ok(())
+        }
+    }
+}
+
+const DEMO_PASSWORD_FILE: &str = "demo-password.txt";
+
+async fn generate_demo(
+    store: &Arc<dyn Storage>,
+    households: usize,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let password = match std::env::var("MULIN_DEMO_PASSWORD") {
+        Ok(password) if !password.is_empty() => password,
+        _ => {
+            const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+            let mut rng = rand::thread_rng();
+            (0..12)
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .collect()
+        }
+    };
+    let started = Instant::now();
+    let clock = SystemClock;
+    let password_hash = mulin_web::auth::hash_password(password.clone()).await?;
+    let demo = mulin_demo::generate(&mulin_demo::DemoParams {
+        households,
+        seed: 2026,
+        today: clock.today(),
+        now: clock.now(),
+        password_hash,
+    })?;
+    let generated = started.elapsed();
+    store
+        .load(&demo.dataset)
+        .await
+        .context("cannot write the demo district")?;
+    store.mark_demo().await?;
+    std::fs::create_dir_all(data_dir)?;
+    std::fs::write(data_dir.join(DEMO_PASSWORD_FILE), &password)
+        .context("cannot save the demo password")?;
+    println!(
+        "演示区已生成 demo district: {} households, {} residents on {} in {:.1} s (generate {:.1} s)",
+        households,
+        demo.dataset.residents.len(),
+        store.backend_name(),
+        started.elapsed().as_secs_f64(),
+        generated.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn serve(
+    store: Arc<dyn Storage>,
+    listen: &str,
+    file: &FileSettings,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let is_demo = store.is_demo().await?;
+    let defaults = WebSettings::local();
+    let web_settings = WebSettings {
+        secure_cookies: file.secure_cookies.unwrap_or(defaults.secure_cookies),
+        login_per_minute_per_ip: file
+            .login_per_minute_per_ip
+            .unwrap_or(defaults.login_per_minute_per_ip),
+        login_per_minute_per_user: file
+            .login_per_minute_per_user
+            .unwrap_or(defaults.login_per_minute_per_user),
+    };
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), web_settings, is_demo);
+    let app = Application::build(listen, state)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = app.local_addr()?;
+    println!();
+    println!(
+        "睦邻 Mulin 已启动 / running on {} at http://{addr}/",
+        store.backend_name()
+    );
+    if is_demo {
+        let password = std::env::var("MULIN_DEMO_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .or_else(|| std::fs::read_to_string(data_dir.join(DEMO_PASSWORD_FILE)).ok())
+            .unwrap_or_else(|| "(see the password printed when the demo was generated)".into());
+        println!("这是演示数据库 — THIS IS A DEMO DATABASE: the accounts below exist only here.");
+        println!("  admin (区管理员)  jiedao (街道)  shequ1…shequ5 (社区)  wangge01…wangge27 (网格员)  jumin (居民)");
+        println!("  password / 密码: {}", password.trim());
+    }
+    println!("  API: http://{addr}/api/v1/docs");
+    println!();
+    app.run_until(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+async fn find_node(store: &Arc<dyn Storage>, text: &str) -> anyhow::Result<NodeRecord> {
+    if let Ok(id) = text.parse::<NodeId>() {
+        for district in store.districts().await? {
+            if let Ok(node) = store.node(district.path.id().into(), id).await {
+                return Ok(node);
+            }
+        }
+        bail!("no node with id {text}");
+    }
+    store
+        .node_by_code(text)
+        .await
+        .with_context(|| format!("no node with code {text}"))
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("MULIN_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.chars().count() < 8 {
+        bail!("a password has at least 8 characters");
+    }
+    Ok(password)
+}
+
+async fn user_command(store: &Arc<dyn Storage>, command: UserCommand) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    match command {
+        UserCommand::Create {
+            username,
+            display_name,
+            role,
+            node,
+        } => {
+            let role = Role::parse(&role)?;
+            let node = find_node(store, &node).await?;
+            let district = node.path.district().into();
+            let user = UserRecord {
+                id: UserId::new_v7(),
+                district,
+                username: username.clone(),
+                display_name,
+                password_hash: mulin_web::auth::hash_password(read_password()?).await?,
+                is_demo: false,
+                created_at: now,
+            };
+            store
+                .insert_user(&user)
+                .await
+                .context("cannot create the account")?;
+            store.grant(user.id, district, role, node.path.id()).await?;
+            audit_cli(
+                store,
+                &user,
+                "user.create",
+                format!("{username} {role} @ {}", node.name),
+            )
+            .await?;
+            println!("已创建账号 created {username} as {role} at {}", node.name);
+        }
+        UserCommand::SetPassword { username } => {
+            let user = store
+                .user_by_username(&username)
+                .await
+                .context("no such account")?;
+            let hash = mulin_web::auth::hash_password(read_password()?).await?;
+            store.set_password_hash(user.id, &hash).await?;
+            audit_cli(store, &user, "user.set_password", username.clone()).await?;
+            println!("已更新密码 password set for {username}");
+        }
+        UserCommand::Grant {
+            username,
+            role,
+            node,
+        } => {
+            let role = Role::parse(&role)?;
+            let user = store
+                .user_by_username(&username)
+                .await
+                .context("no such account")?;
+            let node = find_node(store, &node).await?;
+            if node.path.district() != NodeId::from(user.district) {
+                bail!("the node lies in another district than the account");
+            }
+            store
+                .grant(user.id, user.district, role, node.path.id())
+                .await?;
+            audit_cli(
+                store,
+                &user,
+                "user.grant",
+                format!("{username} {role} @ {}", node.name),
+            )
+            .await?;
+            println!("已授权 granted {role} at {} to {username}", node.name);
+        }
+    }
+    Ok(())
+}
+
+/// Records a change made from the command line (no account is logged in there).
+async fn audit_cli(
+    store: &Arc<dyn Storage>,
+    user: &UserRecord,
+    action: &str,
+    detail: String,
+) -> anyhow::Result<()> {
+    store
+        .append_audit(&mulin_storage::AuditEntry {
+            id: uuid::Uuid::now_v7(),
+            district: user.district,
+            at: SystemClock.now(),
+            user_id: None,
+            username: "mulin-cli".into(),
+            action: action.into(),
+            target_kind: "user".into(),
+            target_id: user.id.to_string(),
+            ip: None,
+            detail,
+        })
+        .await?;
+    Ok(())
+}

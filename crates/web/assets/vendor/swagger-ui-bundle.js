@@ -1,0 +1,1 @@
+/* placeholder until scripts/vendor-assets.sh runs */

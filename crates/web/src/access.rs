@@ -1,0 +1,189 @@
+//! Reads on behalf of a caller, shared by the API and the pages. Each function asks the
+//! policy first and hands storage only what the policy allowed; something outside the
+//! caller's scope is reported as not found, so its existence does not leak either.
+
+use mulin_domain::ids::{NodeId, ResidentId};
+use mulin_domain::policy::Action;
+use mulin_domain::tree::{NodeKind, NodePath};
+use mulin_storage::{NodeCounts, NodeRecord, Page, ResidentQuery, ResidentRecord};
+
+use crate::auth::AuthUser;
+use crate::error::WebError;
+use crate::views::Disclosure;
+use crate::AppState;
+
+/// A node the caller may see.
+pub async fn node(state: &AppState, auth: &AuthUser, id: NodeId) -> Result<NodeRecord, WebError> {
+    let node = state.store.node(auth.user.district, id).await?;
+    if auth.principal.allows(Action::ViewTree, &node.path) {
+        Ok(node)
+    } else {
+        Err(WebError::NotFound)
+    }
+}
+
+/// A node with its counts and its children with theirs.
+pub struct NodeDetail {
+    /// The node.
+    pub node: NodeRecord,
+    /// Its counts.
+    pub counts: NodeCounts,
+    /// Its children, in sibling order, with their counts.
+    pub children: Vec<(NodeRecord, NodeCounts)>,
+}
+
+/// A node's detail for the caller.
+pub async fn node_detail(
+    state: &AppState,
+    auth: &AuthUser,
+    id: NodeId,
+) -> Result<NodeDetail, WebError> {
+    let node = node(state, auth, id).await?;
+    let district = auth.user.district;
+    let today = state.clock.today();
+    let counts = state.store.counts(district, &node.path, today).await?;
+    let child_counts = state
+        .store
+        .child_counts(district, &node.path, today)
+        .await?;
+    let children = state
+        .store
+        .children(district, id)
+        .await?
+        .into_iter()
+        .map(|child| {
+            let counts = child_counts
+                .iter()
+                .find(|(child_id, _)| *child_id == child.path.id())
+                .map(|(_, counts)| *counts)
+                .unwrap_or_default();
+            (child, counts)
+        })
+        .collect();
+    Ok(NodeDetail {
+        node,
+        counts,
+        children,
+    })
+}
+
+/// The nodes the caller may see under `under` (default: all they may see), down to
+/// `deepest`.
+pub async fn tree(
+    state: &AppState,
+    auth: &AuthUser,
+    under: Option<NodeId>,
+    deepest: NodeKind,
+) -> Result<Vec<NodeRecord>, WebError> {
+    let district = auth.user.district;
+    let scopes = match under {
+        Some(id) => {
+            let under = state.store.node(district, id).await?;
+            let scopes = auth.principal.scopes_under(Action::ViewTree, &under.path);
+            if scopes.is_empty() {
+                return Err(WebError::NotFound);
+            }
+            scopes
+        }
+        None => auth.principal.roots(Action::ViewTree),
+    };
+    let mut nodes = Vec::new();
+    for scope in scopes {
+        nodes.extend(state.store.subtree(district, &scope, deepest).await?);
+    }
+    Ok(nodes)
+}
+
+/// Residents the caller may see under `under` (default: everywhere they may), a page at a
+/// time. A caller whose roles show no residents, or an `under` outside them, is refused.
+pub async fn search_residents(
+    state: &AppState,
+    auth: &AuthUser,
+    under: Option<NodeId>,
+    query: &ResidentQuery,
+) -> Result<Page<ResidentRecord>, WebError> {
+    if !auth.principal.allows_anywhere(Action::ViewResidents) {
+        return Err(WebError::Forbidden);
+    }
+    let district = auth.user.district;
+    let scopes: Vec<NodePath> = match under {
+        Some(id) => {
+            let under = match state.store.node(district, id).await {
+                Ok(node) => node,
+                Err(mulin_storage::StoreError::NotFound) => return Err(WebError::NotFound),
+                Err(other) => return Err(other.into()),
+            };
+            let scopes = auth
+                .principal
+                .scopes_under(Action::ViewResidents, &under.path);
+            if scopes.is_empty() {
+                return Err(WebError::Forbidden);
+            }
+            scopes
+        }
+        None => auth.principal.roots(Action::ViewResidents),
+    };
+    Ok(state
+        .store
+        .search_residents(district, &scopes, query)
+        .await?)
+}
+
+/// One resident the caller may see, and how much of them. Asking for full disclosure
+/// without the right is refused; granted, it is audited before anything is returned.
+pub async fn resident(
+    state: &AppState,
+    auth: &AuthUser,
+    id: ResidentId,
+    want_full: bool,
+) -> Result<(ResidentRecord, Disclosure), WebError> {
+    let resident = state.store.resident(auth.user.district, id).await?;
+    if !auth
+        .principal
+        .allows(Action::ViewResidents, &resident.household)
+    {
+        return Err(WebError::NotFound);
+    }
+    if !want_full {
+        return Ok((resident, Disclosure::Masked));
+    }
+    if !auth
+        .principal
+        .allows(Action::RevealPersonalData, &resident.household)
+    {
+        return Err(WebError::Forbidden);
+    }
+    state
+        .audit(
+            auth,
+            "resident.reveal",
+            "resident",
+            &id.to_string(),
+            resident.name.as_ref(),
+        )
+        .await?;
+    Ok((resident, Disclosure::Full))
+}
+
+/// The members of a household the caller may see.
+pub async fn household(
+    state: &AppState,
+    auth: &AuthUser,
+    id: NodeId,
+) -> Result<(NodeRecord, Vec<ResidentRecord>), WebError> {
+    let household = node(state, auth, id).await?;
+    if household.path.kind() != NodeKind::Household {
+        return Err(WebError::NotFound);
+    }
+    if !auth
+        .principal
+        .allows(Action::ViewResidents, &household.path)
+    {
+        return Err(WebError::Forbidden);
+    }
+    let members = state
+        .store
+        .household_members(auth.user.district, id)
+        .await?;
+    Ok((household, members))
+}
