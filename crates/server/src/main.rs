@@ -1,6 +1,7 @@
 //! The `mulin` binary: parses settings, picks the database backend from the URL, and runs
 //! a subcommand. Behaviour lives in the library crates; this is glue.
 
+mod bench;
 mod settings;
 
 use std::path::{Path, PathBuf};
@@ -95,6 +96,15 @@ enum Command {
     },
     /// Print an example configuration file.
     Config,
+    /// Measure demo generation and resident search at a size (needs an empty database).
+    Bench {
+        /// Households to generate (390,000 ≈ 1,000,000 residents).
+        #[arg(long, default_value_t = mulin_demo::DEFAULT_HOUSEHOLDS)]
+        households: usize,
+        /// Search queries of each kind and scope.
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -185,6 +195,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     tracing::debug!(?database, "settings loaded");
     match cli.command {
         Command::Config => Ok(()),
+        Command::Bench {
+            households,
+            queries,
+        } => bench::run(connect(&database).await?, households, queries).await,
         Command::Migrate => {
             connect(&database).await?;
             println!("数据库已迁移到最新版本 / migrations applied");

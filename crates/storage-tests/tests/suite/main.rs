@@ -2,6 +2,9 @@
 //! (SQLite when unset). `scripts/test.sh` runs it on both. Every `Storage` method is
 //! touched here.
 
+// Test code: a failed step should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::HashSet;
 
 use chrono::Duration;

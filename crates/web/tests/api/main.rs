@@ -2,6 +2,9 @@
 //! PostgreSQL when `TEST_DATABASE_URL` says so), spoken to over HTTP only.
 //! One binary for all of them: add a module here, not a file in tests/.
 
+// Test code: a failed step should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod helpers;
 
 mod authz;

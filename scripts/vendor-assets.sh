@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Copies the pinned front-end libraries (web-assets/package.json) from npm into
+# crates/web/assets/vendor/, where the binary embeds them.
+#   scripts/vendor-assets.sh          refresh the vendored files
+#   scripts/vendor-assets.sh --check  fail if a vendored file differs from its npm package
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENDOR=crates/web/assets/vendor
+# file in the vendor folder <- path inside node_modules
+FILES=(
+  "htmx.min.js:htmx.org/dist/htmx.min.js"
+  "swagger-ui-bundle.js:swagger-ui-dist/swagger-ui-bundle.js"
+  "swagger-ui.css:swagger-ui-dist/swagger-ui.css"
+)
+npm ci --prefix web-assets --no-audit --no-fund --ignore-scripts --silent
+status=0
+for entry in "${FILES[@]}"; do
+  name="${entry%%:*}"
+  source="web-assets/node_modules/${entry#*:}"
+  if [ "${1:-}" = "--check" ]; then
+    if ! cmp -s "$source" "$VENDOR/$name"; then
+      echo "$VENDOR/$name differs from $source: run scripts/vendor-assets.sh" >&2
+      status=1
+    fi
+  else
+    cp "$source" "$VENDOR/$name"
+  fi
+done
+[ "${1:-}" = "--check" ] && [ "$status" -eq 0 ] && echo "vendored files match web-assets/package.json"
+exit "$status"
