@@ -77,6 +77,11 @@ enum Command {
         #[arg(long)]
         code: String,
     },
+    /// The district's own extra fields on residents, households and units ("9+X").
+    Field {
+        #[command(subcommand)]
+        command: FieldCommand,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -104,6 +109,37 @@ enum Command {
         /// Search queries of each kind and scope.
         #[arg(long, default_value_t = 200)]
         queries: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum FieldCommand {
+    /// Define a field, e.g. `--entity household --key house_use --label 房屋用途
+    /// --type choice --options 自住,出租,空置`.
+    Add {
+        /// The district: its id or division code (default: the only district).
+        #[arg(long)]
+        district: Option<String>,
+        /// resident, household or unit.
+        #[arg(long)]
+        entity: String,
+        /// snake_case key.
+        #[arg(long)]
+        key: String,
+        /// The label shown.
+        #[arg(long)]
+        label: String,
+        /// text, number, date or choice.
+        #[arg(long = "type")]
+        field_type: String,
+        /// Comma-separated options of a choice field.
+        #[arg(long, value_delimiter = ',')]
+        options: Vec<String>,
+    },
+    /// List the fields of a district.
+    List {
+        #[arg(long)]
+        district: Option<String>,
     },
 }
 
@@ -250,6 +286,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { command } => user_command(&connect(&database).await?, command).await,
+        Command::Field { command } => field_command(&connect(&database).await?, command).await,
         Command::Backup { to } => {
             if !mulin_storage_sqlite::handles(&database.url) {
                 bail!("for PostgreSQL use the server's tools: pg_dump -Fc DBNAME > FILE, and pg_restore to restore");
@@ -376,6 +413,76 @@ async fn find_node(store: &Arc<dyn Storage>, text: &str) -> anyhow::Result<NodeR
         .node_by_code(text)
         .await
         .with_context(|| format!("no node with code {text}"))
+}
+
+async fn find_district(
+    store: &Arc<dyn Storage>,
+    given: Option<&str>,
+) -> anyhow::Result<NodeRecord> {
+    match given {
+        Some(text) => {
+            let node = find_node(store, text).await?;
+            if node.path.kind() != NodeKind::District {
+                bail!("{text} is a {}, not a district", node.path.kind());
+            }
+            Ok(node)
+        }
+        None => {
+            let mut districts = store.districts().await?;
+            match districts.len() {
+                1 => Ok(districts.remove(0)),
+                0 => bail!("the database holds no district yet: run mulin init or mulin demo"),
+                _ => bail!("several districts: name one with --district"),
+            }
+        }
+    }
+}
+
+async fn field_command(store: &Arc<dyn Storage>, command: FieldCommand) -> anyhow::Result<()> {
+    use mulin_domain::org::{FieldDef, FieldEntity, FieldType};
+    match command {
+        FieldCommand::Add {
+            district,
+            entity,
+            key,
+            label,
+            field_type,
+            options,
+        } => {
+            let district = find_district(store, district.as_deref()).await?;
+            let field = FieldDef::new(
+                FieldEntity::parse(&entity)?,
+                &key,
+                &label,
+                FieldType::parse(&field_type)?,
+                options,
+            )?;
+            store
+                .insert_field_def(district.path.id().into(), &field)
+                .await
+                .context("cannot add the field (is the key taken?)")?;
+            println!(
+                "已添加字段 field added: {} {} ({})",
+                field.entity(),
+                field.key(),
+                field.label()
+            );
+        }
+        FieldCommand::List { district } => {
+            let district = find_district(store, district.as_deref()).await?;
+            for field in store.field_defs(district.path.id().into()).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    field.entity(),
+                    field.key(),
+                    field.label(),
+                    field.field_type(),
+                    field.options().join(",")
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_password() -> anyhow::Result<String> {

@@ -69,13 +69,15 @@ CREATE TABLE residents (
 CREATE UNIQUE INDEX residents_by_id_number ON residents (district_id, id_number);
 CREATE INDEX residents_by_id_rev ON residents (district_id, id_rev);
 CREATE INDEX residents_by_household ON residents (district_id, household_id);
-CREATE INDEX residents_by_street ON residents (district_id, street_id, name);
-CREATE INDEX residents_by_community ON residents (district_id, community_id, name);
-CREATE INDEX residents_by_grid ON residents (district_id, grid_id, name);
+CREATE INDEX residents_by_street ON residents (district_id, street_id, name, id, search_text);
+CREATE INDEX residents_by_community ON residents (district_id, community_id, name, id, search_text);
+CREATE INDEX residents_by_grid ON residents (district_id, grid_id, name, id, search_text);
 CREATE INDEX residents_by_compound ON residents (district_id, compound_id);
 CREATE INDEX residents_by_building ON residents (district_id, building_id);
 CREATE INDEX residents_by_entrance ON residents (district_id, entrance_id);
-CREATE INDEX residents_by_name ON residents (district_id, name);
+-- Searches walk these in name order and test search_text inside the index, so only
+-- matching rows are fetched (a substring search cannot use an index any other way).
+CREATE INDEX residents_by_name ON residents (district_id, name, id, search_text);
 
 CREATE TABLE party_orgs (
     district_id TEXT COLLATE "C" NOT NULL,

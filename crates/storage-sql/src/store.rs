@@ -26,9 +26,6 @@ use crate::rows::{
 use crate::sql::{get, Arg, Sql};
 use crate::{map_err, Dialect, SqlStore};
 
-/// Bind parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_ARGS: usize = 2_000;
-
 impl SqlStore {
     async fn fetch_all(&self, sql: &Sql) -> StoreResult<Vec<AnyRow>> {
         sql.query().fetch_all(&self.reader).await.map_err(map_err)
@@ -55,13 +52,14 @@ async fn execute_in(tx: &mut Transaction<'_, Any>, sql: &Sql) -> StoreResult<()>
 /// Inserts rows in statements of as many rows as the argument limit allows.
 async fn insert_rows(
     tx: &mut Transaction<'_, Any>,
+    max_args: usize,
     head: &str,
     rows: impl Iterator<Item = Vec<Arg>>,
 ) -> StoreResult<()> {
     let mut sql = Sql::new(head);
     let mut n_rows = 0;
     for row in rows {
-        if sql.n_args() + row.len() > MAX_ARGS {
+        if sql.n_args() + row.len() > max_args {
             execute_in(tx, &sql).await?;
             sql = Sql::new(head);
             n_rows = 0;
@@ -158,18 +156,21 @@ impl Storage for SqlStore {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         insert_rows(
             &mut tx,
+            self.dialect.max_insert_args(),
             &format!("INSERT INTO nodes ({NODE_COLUMNS}) VALUES "),
             dataset.nodes.iter().map(node_args),
         )
         .await?;
         insert_rows(
             &mut tx,
+            self.dialect.max_insert_args(),
             &format!("INSERT INTO residents ({RESIDENT_COLUMNS}) VALUES "),
             dataset.residents.iter().map(resident_args),
         )
         .await?;
         insert_rows(
             &mut tx,
+            self.dialect.max_insert_args(),
             "INSERT INTO party_orgs (district_id, id, parent_id, node_id, kind, name) VALUES ",
             dataset.party_orgs.iter().map(|org| {
                 vec![
@@ -185,6 +186,7 @@ impl Storage for SqlStore {
         .await?;
         insert_rows(
             &mut tx,
+            self.dialect.max_insert_args(),
             "INSERT INTO units (district_id, id, node_id, kind, name, credit_code, contact, phone, extra) VALUES ",
             dataset.units.iter().map(|unit| {
                 vec![
@@ -203,6 +205,7 @@ impl Storage for SqlStore {
         .await?;
         insert_rows(
             &mut tx,
+            self.dialect.max_insert_args(),
             "INSERT INTO posts (district_id, id, kind, node_id, party_org_id, unit_id, holder_name, \
              resident_id, user_id, phone, employment, origin, department, categories) VALUES ",
             dataset.posts.iter().map(|post| {
@@ -227,6 +230,7 @@ impl Storage for SqlStore {
         .await?;
         insert_rows(
             &mut tx,
+            self.dialect.max_insert_args(),
             "INSERT INTO post_households (district_id, post_id, household_id) VALUES ",
             // Collected first: a borrowing flat_map held across an await is not Send.
             dataset
@@ -243,12 +247,14 @@ impl Storage for SqlStore {
         .await?;
         insert_rows(
             &mut tx,
+            self.dialect.max_insert_args(),
             "INSERT INTO users (id, district_id, username, display_name, password_hash, is_demo, created_at) VALUES ",
             dataset.users.iter().map(|(user, _)| user_args(user)),
         )
         .await?;
         insert_rows(
             &mut tx,
+            self.dialect.max_insert_args(),
             "INSERT INTO grants (district_id, user_id, role, node_id) VALUES ",
             dataset
                 .users
@@ -269,6 +275,7 @@ impl Storage for SqlStore {
         .await?;
         insert_rows(
             &mut tx,
+            self.dialect.max_insert_args(),
             "INSERT INTO field_defs (district_id, entity, field_key, label, field_type, options) VALUES ",
             dataset.field_defs.iter().map(|(district, field)| field_args(*district, field)),
         )

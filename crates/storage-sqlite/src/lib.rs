@@ -32,6 +32,7 @@ pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
             Box::pin(async move {
                 conn.execute("PRAGMA busy_timeout = 10000").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute("PRAGMA cache_size = -32768").await?;
                 Ok(())
             })
         })
@@ -45,6 +46,8 @@ pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.execute("PRAGMA synchronous = NORMAL").await?;
+                // 64 MiB of page cache: bulk loads touch a dozen indexes per resident.
+                conn.execute("PRAGMA cache_size = -65536").await?;
                 conn.execute("PRAGMA busy_timeout = 10000").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 Ok(())

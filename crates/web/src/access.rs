@@ -67,6 +67,60 @@ pub async fn node_detail(
     })
 }
 
+/// What is attached to exactly this node: posts, party organisations, units.
+pub struct Attached {
+    /// Posts held at the node (representatives' household links included).
+    pub posts: Vec<mulin_storage::PostRecord>,
+    /// Party organisations attached to the node.
+    pub party_orgs: Vec<mulin_storage::PartyOrgRecord>,
+    /// Units whose address is the node.
+    pub units: Vec<mulin_storage::UnitRecord>,
+}
+
+/// The posts, party organisations and units of a node the caller may see.
+pub async fn attached(
+    state: &AppState,
+    auth: &AuthUser,
+    node: &NodeRecord,
+) -> Result<Attached, WebError> {
+    if !auth.principal.allows(Action::ViewTree, &node.path) {
+        return Err(WebError::NotFound);
+    }
+    let district = auth.user.district;
+    let id = node.path.id();
+    // Below a building there is nothing attached but addresses; skip the queries.
+    if node.path.kind() > NodeKind::Building {
+        return Ok(Attached {
+            posts: Vec::new(),
+            party_orgs: Vec::new(),
+            units: Vec::new(),
+        });
+    }
+    Ok(Attached {
+        posts: state
+            .store
+            .posts(district, &node.path)
+            .await?
+            .into_iter()
+            .filter(|p| p.node == id)
+            .collect(),
+        party_orgs: state
+            .store
+            .party_orgs(district, &node.path)
+            .await?
+            .into_iter()
+            .filter(|p| p.node == id)
+            .collect(),
+        units: state
+            .store
+            .units(district, &node.path)
+            .await?
+            .into_iter()
+            .filter(|u| u.node == id)
+            .collect(),
+    })
+}
+
 /// The nodes the caller may see under `under` (default: all they may see), down to
 /// `deepest`.
 pub async fn tree(

@@ -115,6 +115,21 @@ mod tests {
                     .iter()
                     .map(|p| format!("post.{p}")),
             );
+            keys.extend(
+                mulin_domain::org::Department::ALL
+                    .iter()
+                    .map(|d| format!("department.{d}")),
+            );
+            keys.extend(
+                mulin_domain::org::PartyOrgKind::ALL
+                    .iter()
+                    .map(|k| format!("party_org.{k}")),
+            );
+            keys.extend(
+                mulin_domain::org::UnitKind::ALL
+                    .iter()
+                    .map(|k| format!("unit.{k}")),
+            );
             for key in keys {
                 let (prefix, code) = key.split_once('.').unwrap();
                 assert_ne!(tr.code(prefix, code), key, "{key} has no {lang:?} label");

@@ -38,7 +38,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     info(title = "Mulin 睦邻 API", version = "1", description = "Community grid governance: the organisation tree, the resident registry and accounts. Authenticate with `POST /api/v1/login`, then send `Authorization: Bearer <token>`."),
     paths(login, logout, me, tree, node, residents, resident),
-    components(schemas(LoginRequest, LoginResponse, Me, RoleView, TreeResponse, NodeResponse, ChildView, ResidentPage, ResidentView, NodeView, CountsView, ErrorBody, crate::error::ErrorDetail)),
+    components(schemas(LoginRequest, LoginResponse, Me, RoleView, TreeResponse, NodeResponse, ChildView, PostView, BodyView, ResidentPage, ResidentView, NodeView, CountsView, ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
     tags((name = "auth", description = "Log in and out"), (name = "registry", description = "The tree and its residents"))
 )]
@@ -240,6 +240,38 @@ pub struct ChildView {
     pub counts: CountsView,
 }
 
+/// A post held at a node.
+#[derive(Serialize, ToSchema)]
+pub struct PostView {
+    /// `grid_worker`, `building_captain`, `resident_representative`, `branch_secretary`,
+    /// `branch_member`, `department_liaison`, `owners_committee_member`, `property_manager`.
+    pub kind: String,
+    /// The holder.
+    pub holder_name: String,
+    /// `full_time` or `part_time` (grid workers).
+    pub employment: Option<String>,
+    /// Where the holder comes from (四方力量).
+    pub origin: Option<String>,
+    /// The department (liaisons).
+    pub department: Option<String>,
+    /// Request categories (liaisons).
+    pub categories: Vec<String>,
+    /// Households linked (representatives, 5–15).
+    pub household_ids: Vec<String>,
+}
+
+/// A party organisation or a unit attached to a node.
+#[derive(Serialize, ToSchema)]
+pub struct BodyView {
+    /// Id.
+    pub id: String,
+    /// Kind: party organisation kinds (`committee`, `branch` …) or unit kinds
+    /// (`property_company`, `owners_committee` …).
+    pub kind: String,
+    /// Name.
+    pub name: String,
+}
+
 /// A node with counts.
 #[derive(Serialize, ToSchema)]
 pub struct NodeResponse {
@@ -249,6 +281,12 @@ pub struct NodeResponse {
     pub counts: CountsView,
     /// Its children with their counts.
     pub children: Vec<ChildView>,
+    /// Posts held at this node.
+    pub posts: Vec<PostView>,
+    /// Party organisations attached to this node.
+    pub party_orgs: Vec<BodyView>,
+    /// Units at this address.
+    pub units: Vec<BodyView>,
 }
 
 /// One node with its counts and children.
@@ -260,7 +298,39 @@ async fn node(
     Path(id): Path<String>,
 ) -> Result<Json<NodeResponse>, WebError> {
     let detail = access::node_detail(&state, &auth, parse_id(&id)?).await?;
+    let attached = access::attached(&state, &auth, &detail.node).await?;
     Ok(Json(NodeResponse {
+        posts: attached
+            .posts
+            .iter()
+            .map(|post| PostView {
+                kind: post.kind.as_str().to_owned(),
+                holder_name: post.holder_name.as_ref().to_owned(),
+                employment: post.employment.map(|e| e.as_str().to_owned()),
+                origin: post.origin.map(|o| o.as_str().to_owned()),
+                department: post.department.map(|d| d.as_str().to_owned()),
+                categories: post.categories.clone(),
+                household_ids: post.households.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
+        party_orgs: attached
+            .party_orgs
+            .iter()
+            .map(|org| BodyView {
+                id: org.id.to_string(),
+                kind: org.kind.as_str().to_owned(),
+                name: org.name.clone(),
+            })
+            .collect(),
+        units: attached
+            .units
+            .iter()
+            .map(|unit| BodyView {
+                id: unit.id.to_string(),
+                kind: unit.kind.as_str().to_owned(),
+                name: unit.name.clone(),
+            })
+            .collect(),
         node: NodeView::from(&detail.node),
         counts: detail.counts.into(),
         children: detail

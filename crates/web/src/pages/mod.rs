@@ -372,6 +372,11 @@ struct PostRow {
     extra: Option<String>,
 }
 
+struct BodyRow {
+    label: String,
+    name: String,
+}
+
 #[derive(Template)]
 #[template(path = "node.html")]
 struct NodePage {
@@ -383,6 +388,8 @@ struct NodePage {
     counts: CountsView,
     children: Vec<ChildRow>,
     posts: Vec<PostRow>,
+    bodies: Vec<BodyRow>,
+    representatives: usize,
 }
 
 async fn view_node_get(
@@ -404,28 +411,39 @@ async fn view_node_get(
     let trail = trail_for(&state, &user, &levels[..detail.node.path.kind().level()])
         .await
         .map_err(with_lang(lang))?;
-    let posts = if detail.node.path.kind() <= NodeKind::Building {
-        state
-            .store
-            .posts(user.auth.user.district, &detail.node.path)
-            .await
-            .map_err(|e| with_lang(lang)(e.into()))?
-            .into_iter()
-            .filter(|post| {
-                post.node == id && post.kind != mulin_domain::org::PostKind::ResidentRepresentative
-            })
-            .map(|post| PostRow {
-                label: t.code("post", post.kind.as_str()),
-                holder: post.holder_name.as_ref().to_owned(),
-                extra: post
-                    .employment
-                    .map(|e| t.code("employment", e.as_str()))
-                    .or(post.department.map(|d| d.as_str().to_owned())),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let attached = access::attached(&state, &user.auth, &detail.node)
+        .await
+        .map_err(with_lang(lang))?;
+    let posts = attached
+        .posts
+        .iter()
+        .filter(|post| post.kind != mulin_domain::org::PostKind::ResidentRepresentative)
+        .map(|post| PostRow {
+            label: t.code("post", post.kind.as_str()),
+            holder: post.holder_name.as_ref().to_owned(),
+            extra: post
+                .employment
+                .map(|e| t.code("employment", e.as_str()))
+                .or(post.department.map(|d| t.code("department", d.as_str()))),
+        })
+        .collect();
+    let bodies = attached
+        .party_orgs
+        .iter()
+        .map(|org| BodyRow {
+            label: t.code("party_org", org.kind.as_str()),
+            name: org.name.clone(),
+        })
+        .chain(attached.units.iter().map(|unit| BodyRow {
+            label: t.code("unit", unit.kind.as_str()),
+            name: unit.name.clone(),
+        }))
+        .collect();
+    let representatives = attached
+        .posts
+        .iter()
+        .filter(|post| post.kind == mulin_domain::org::PostKind::ResidentRepresentative)
+        .count();
     let body = page(&NodePage {
         l: Layout::for_user(&state, &user, &uri),
         trail,
@@ -444,6 +462,8 @@ async fn view_node_get(
             })
             .collect(),
         posts,
+        bodies,
+        representatives,
     })
     .map_err(with_lang(lang))?;
     Ok(body.into_response())

@@ -120,6 +120,55 @@ async fn the_tree_has_codes_parents_and_counts() {
         app.get(Some(&token), "/api/v1/nodes/not-a-uuid").await.0,
         StatusCode::NOT_FOUND
     );
+
+    // A grid lists its workers and party group; a compound its branch and property company.
+    let (_, grid) = app
+        .get(
+            Some(&token),
+            &format!("/api/v1/nodes/{}", app.grid(0).path.id()),
+        )
+        .await;
+    assert!(grid["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["kind"] == "grid_worker" && p["employment"] == "full_time"));
+    let rep = grid["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "resident_representative")
+        .unwrap();
+    assert!((5..=15).contains(&rep["household_ids"].as_array().unwrap().len()));
+    assert!(grid["party_orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["kind"] == "group"));
+    let compound = app.nodes(NodeKind::Compound)[0].path.id();
+    let (_, compound) = app
+        .get(Some(&token), &format!("/api/v1/nodes/{compound}"))
+        .await;
+    assert!(compound["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["kind"] == "property_company"));
+    assert!(compound["party_orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["kind"] == "branch"));
+    // Cross-appointment: the branch secretary also sits on the owners' committee.
+    let posts = compound["posts"].as_array().unwrap();
+    let secretary = posts
+        .iter()
+        .find(|p| p["kind"] == "branch_secretary")
+        .unwrap();
+    assert!(posts
+        .iter()
+        .any(|p| p["kind"] == "owners_committee_member"
+            && p["holder_name"] == secretary["holder_name"]));
 }
 
 #[tokio::test]
