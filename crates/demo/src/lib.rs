@@ -381,7 +381,7 @@ impl<'p> Generator<'p> {
                 &format!("中共{name}委员会"),
             );
             self.community_units(community_id, &name);
-            self.liaisons(community_id, &name);
+            self.liaisons(community_id);
 
             for (cell_idx, cell) in rect.split(*n_community_grids).into_iter().enumerate() {
                 let households = grid_households[grid_idx];
@@ -736,8 +736,7 @@ impl<'p> Generator<'p> {
             };
             let resident_id = ResidentId::from_uuid(self.uuid());
             if idx == 0 && is_first_household {
-                let user = self.user("jumin", &name, Role::Resident, household, &address);
-                let _ = user;
+                self.user("jumin", &name, Role::Resident, household, &address);
             }
             let Ok(name) = PersonName::parse(&name) else {
                 continue;
@@ -808,7 +807,7 @@ impl<'p> Generator<'p> {
     }
 
     /// One liaison per department for each community (seed 002: 7 departments, 50+ staff).
-    fn liaisons(&mut self, community_id: NodeId, _community_name: &str) {
+    fn liaisons(&mut self, community_id: NodeId) {
         for department in Department::ALL {
             let name = self.person_name(Gender::Male);
             let categories: Vec<String> = match department {

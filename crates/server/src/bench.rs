@@ -63,8 +63,27 @@ pub async fn run(
             .find(|n| Some(n.path.id()) == grid)
             .map(|n| n.path)
     };
-    println!("| backend | residents | query | scope | n | p50 | p99 | mean rows |");
-    println!("|---|---|---|---|---|---|---|---|");
+    // Baseline from the same run: a primary-key read of one resident, so the search figures
+    // can be read as a ratio on this (shared, noisy) machine.
+    let mut baseline = Vec::with_capacity(samples.len());
+    for sample in &samples {
+        let t0 = Instant::now();
+        store.resident(district_id, sample.id).await?;
+        baseline.push(t0.elapsed());
+    }
+    baseline.sort();
+    let base_p50 = percentile(&baseline, 50);
+    println!(
+        "| backend | residents | query | scope | n | p50 | p99 | p50 ÷ baseline | mean rows |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {n_residents} | baseline: resident by id | — | {} | {} | {} | 1 | 1 |",
+        store.backend_name(),
+        baseline.len(),
+        ms(base_p50),
+        ms(percentile(&baseline, 99))
+    );
     for kind in ["name", "id_tail", "address"] {
         for scope_name in ["district", "grid"] {
             let mut times = Vec::with_capacity(samples.len());
@@ -96,12 +115,14 @@ pub async fn run(
                 n_rows += page.items.len();
             }
             times.sort();
+            let p50 = percentile(&times, 50);
             println!(
-                "| {} | {n_residents} | {kind} | {scope_name} | {} | {} | {} | {:.1} |",
+                "| {} | {n_residents} | {kind} | {scope_name} | {} | {} | {} | {:.0}× | {:.1} |",
                 store.backend_name(),
                 times.len(),
-                ms(percentile(&times, 50)),
+                ms(p50),
                 ms(percentile(&times, 99)),
+                p50.as_secs_f64() / base_p50.as_secs_f64().max(1e-9),
                 n_rows as f64 / times.len().max(1) as f64
             );
         }

@@ -282,6 +282,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ..Dataset::default()
                 })
                 .await?;
+            audit_cli(
+                &store,
+                root.id().into(),
+                "district.create",
+                ("node", root.id().to_string()),
+                name.clone(),
+            )
+            .await?;
             println!("已创建 {name}（{code}），节点编号 node id {}", root.id());
             Ok(())
         }
@@ -340,6 +348,21 @@ async fn generate_demo(
         .await
         .context("cannot write the demo district")?;
     store.mark_demo().await?;
+    let district = demo.dataset.nodes.first().map(|node| node.path.id());
+    if let Some(district) = district {
+        let detail = format!(
+            "{households} households, {} residents",
+            demo.dataset.residents.len()
+        );
+        audit_cli(
+            store,
+            district.into(),
+            "demo.generate",
+            ("node", district.to_string()),
+            detail,
+        )
+        .await?;
+    }
     std::fs::create_dir_all(data_dir)?;
     std::fs::write(data_dir.join(DEMO_PASSWORD_FILE), &password)
         .context("cannot save the demo password")?;
@@ -526,8 +549,9 @@ async fn user_command(store: &Arc<dyn Storage>, command: UserCommand) -> anyhow:
             store.grant(user.id, district, role, node.path.id()).await?;
             audit_cli(
                 store,
-                &user,
+                user.district,
                 "user.create",
+                ("user", user.id.to_string()),
                 format!("{username} {role} @ {}", node.name),
             )
             .await?;
@@ -540,7 +564,14 @@ async fn user_command(store: &Arc<dyn Storage>, command: UserCommand) -> anyhow:
                 .context("no such account")?;
             let hash = mulin_web::auth::hash_password(read_password()?).await?;
             store.set_password_hash(user.id, &hash).await?;
-            audit_cli(store, &user, "user.set_password", username.clone()).await?;
+            audit_cli(
+                store,
+                user.district,
+                "user.set_password",
+                ("user", user.id.to_string()),
+                username.clone(),
+            )
+            .await?;
             println!("已更新密码 password set for {username}");
         }
         UserCommand::Grant {
@@ -562,8 +593,9 @@ async fn user_command(store: &Arc<dyn Storage>, command: UserCommand) -> anyhow:
                 .await?;
             audit_cli(
                 store,
-                &user,
+                user.district,
                 "user.grant",
+                ("user", user.id.to_string()),
                 format!("{username} {role} @ {}", node.name),
             )
             .await?;
@@ -576,20 +608,21 @@ async fn user_command(store: &Arc<dyn Storage>, command: UserCommand) -> anyhow:
 /// Records a change made from the command line (no account is logged in there).
 async fn audit_cli(
     store: &Arc<dyn Storage>,
-    user: &UserRecord,
+    district: mulin_domain::ids::DistrictId,
     action: &str,
+    target: (&str, String),
     detail: String,
 ) -> anyhow::Result<()> {
     store
         .append_audit(&mulin_storage::AuditEntry {
             id: uuid::Uuid::now_v7(),
-            district: user.district,
+            district,
             at: SystemClock.now(),
             user_id: None,
             username: "mulin-cli".into(),
             action: action.into(),
-            target_kind: "user".into(),
-            target_id: user.id.to_string(),
+            target_kind: target.0.into(),
+            target_id: target.1,
             ip: None,
             detail,
         })

@@ -26,6 +26,9 @@ use crate::rows::{
 use crate::sql::{get, Arg, Sql};
 use crate::{map_err, Dialect, SqlStore};
 
+/// Loads at least this big refresh the planner's statistics.
+const ANALYZE_AFTER_ROWS: usize = 10_000;
+
 impl SqlStore {
     async fn fetch_all(&self, sql: &Sql) -> StoreResult<Vec<AnyRow>> {
         sql.query().fetch_all(&self.reader).await.map_err(map_err)
@@ -280,7 +283,13 @@ impl Storage for SqlStore {
             dataset.field_defs.iter().map(|(district, field)| field_args(*district, field)),
         )
         .await?;
-        tx.commit().await.map_err(map_err)
+        tx.commit().await.map_err(map_err)?;
+        // After a bulk load the planner's statistics describe the old, smaller tables; on
+        // PostgreSQL a million residents then take seconds per search instead of tenths.
+        if dataset.nodes.len() + dataset.residents.len() >= ANALYZE_AFTER_ROWS {
+            self.execute(&Sql::new("ANALYZE")).await?;
+        }
+        Ok(())
     }
 
     async fn is_empty(&self) -> StoreResult<bool> {

@@ -115,3 +115,62 @@ pub async fn restore(source: &Path, target: &Path) -> Result<(), StoreError> {
     std::fs::copy(source, target).map_err(|err| StoreError::Other(Box::new(err)))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use mulin_domain::ids::NodeId;
+    use mulin_domain::tree::NodePath;
+    use mulin_storage::{Dataset, NodeRecord, Storage};
+
+    use super::*;
+
+    fn district(name: &str) -> Dataset {
+        Dataset {
+            nodes: vec![NodeRecord {
+                path: NodePath::root(NodeId::new_v7()),
+                name: name.into(),
+                code: None,
+                sort_key: 0,
+                position: None,
+                geometry: None,
+                address: None,
+                extra: Vec::new(),
+            }],
+            ..Dataset::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_live_backup_restores_to_the_state_it_was_taken_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let live_path = dir.path().join("live.db");
+        let store = connect(&url_for_path(&live_path)).await.unwrap();
+        store.load(&district("备份前")).await.unwrap();
+        let backup_path = dir.path().join("backup.db");
+        backup(&store, &backup_path).await.unwrap();
+        assert!(matches!(
+            backup(&store, &backup_path).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // Changes after the backup are not in it.
+        store.load(&district("备份后")).await.unwrap();
+        store.close().await;
+
+        restore(&backup_path, &live_path).await.unwrap();
+        let restored = connect(&url_for_path(&live_path)).await.unwrap();
+        let names: Vec<String> = restored
+            .districts()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        assert_eq!(names, ["备份前"]);
+
+        // A file that is not a Mulin database is refused and the live one kept.
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, b"not sqlite").unwrap();
+        assert!(restore(&junk, &live_path).await.is_err());
+        assert_eq!(restored.districts().await.unwrap().len(), 1);
+    }
+}

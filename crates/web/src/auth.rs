@@ -88,11 +88,12 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Starts a session for `user` and returns its token.
+/// Starts a session for `user` (audited as a login) and returns its token.
 pub async fn start_session(
     state: &AppState,
     user: &UserRecord,
     kind: SessionKind,
+    ip: Option<String>,
 ) -> Result<(String, SessionRecord), WebError> {
     let (token, token_hash) = new_token();
     let (csrf_token, _) = new_token();
@@ -107,6 +108,21 @@ pub async fn start_session(
         expires_at: now + Duration::hours(SESSION_HOURS),
     };
     state.store.insert_session(&session).await?;
+    state
+        .store
+        .append_audit(&mulin_storage::AuditEntry {
+            id: uuid::Uuid::now_v7(),
+            district: user.district,
+            at: now,
+            user_id: Some(user.id),
+            username: user.username.clone(),
+            action: "login".into(),
+            target_kind: "session".into(),
+            target_id: kind.as_str().into(),
+            ip,
+            detail: String::new(),
+        })
+        .await?;
     Ok((token, session))
 }
 
@@ -145,22 +161,22 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 }
 
 /// The token of a request: a bearer token, else the session cookie.
-fn request_token(parts: &Parts) -> Option<(String, bool)> {
+fn request_token(parts: &Parts) -> Option<String> {
     let bearer = parts
         .headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
-        .map(|token| (token.trim().to_owned(), true));
+        .map(|token| token.trim().to_owned());
     bearer.or_else(|| {
         CookieJar::from_headers(&parts.headers)
             .get(SESSION_COOKIE)
-            .map(|cookie| (cookie.value().to_owned(), false))
+            .map(|cookie| cookie.value().to_owned())
     })
 }
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, WebError> {
-    let (token, _is_bearer) = request_token(parts).ok_or(WebError::Unauthorized)?;
+    let token = request_token(parts).ok_or(WebError::Unauthorized)?;
     let session = match state
         .store
         .session(&token_hash(&token), state.clock.now())

@@ -132,7 +132,7 @@ async fn login(
     Json(body): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, WebError> {
     let user = check_credentials(&state, ip.as_deref(), &body.username, &body.password).await?;
-    let (token, session) = auth::start_session(&state, &user, SessionKind::Api).await?;
+    let (token, session) = auth::start_session(&state, &user, SessionKind::Api, ip).await?;
     Ok(Json(LoginResponse {
         token,
         expires_at: session.expires_at.to_rfc3339(),
@@ -144,6 +144,9 @@ async fn login(
     responses((status = 204), (status = 401, body = ErrorBody)))]
 async fn logout(State(state): State<AppState>, auth: AuthUser) -> Result<StatusCode, WebError> {
     state.store.delete_session(&auth.session.token_hash).await?;
+    state
+        .audit(&auth, "logout", "session", auth.session.kind.as_str(), "")
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -196,7 +196,7 @@ async fn view_login_post(
     match crate::api::check_credentials(&state, ip.as_deref(), &form.username, &form.password).await
     {
         Ok(user) => {
-            let (token, _) = auth::start_session(&state, &user, SessionKind::Web)
+            let (token, _) = auth::start_session(&state, &user, SessionKind::Web, ip)
                 .await
                 .map_err(with_lang(lang))?;
             let cookie =
@@ -259,6 +259,16 @@ async fn view_logout_post(
         .delete_session(&user.auth.session.token_hash)
         .await
         .map_err(|e| with_lang(lang)(e.into()))?;
+    state
+        .audit(
+            &user.auth,
+            "logout",
+            "session",
+            user.auth.session.kind.as_str(),
+            "",
+        )
+        .await
+        .map_err(with_lang(lang))?;
     let cookie = session_cookie(&state, String::new(), 0).map_err(with_lang(lang))?;
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(SET_COOKIE, cookie);

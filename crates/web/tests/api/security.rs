@@ -174,6 +174,12 @@ async fn revealing_personal_data_is_audited_and_masking_is_the_default() {
     assert_eq!(entry.target_id, resident.id.to_string());
     assert_eq!(entry.ip.as_deref(), Some("127.0.0.1"));
 
+    // Logins are writes too, and recorded.
+    assert!(log
+        .items
+        .iter()
+        .any(|e| e.action == "login" && e.username == "wangge01"));
+
     // The admin sees the entry in the audit viewer.
     let admin = app.web_login("admin").await;
     let audit = admin

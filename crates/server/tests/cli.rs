@@ -1,0 +1,215 @@
+//! The `mulin` binary end to end: subcommands against a fresh database (SQLite, or
+//! PostgreSQL when `TEST_DATABASE_URL` says so).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::{Command, Output, Stdio};
+
+use mulin_storage_tests::TestDb;
+
+struct Cli {
+    data_dir: tempfile::TempDir,
+    db: TestDb,
+}
+
+impl Cli {
+    async fn new() -> Cli {
+        Cli {
+            data_dir: tempfile::tempdir().unwrap(),
+            db: TestDb::new().await.unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mulin"))
+            .args(args)
+            .env("MULIN_DATA_DIR", self.data_dir.path())
+            .env("MULIN_DATABASE_URL", self.db.url())
+            .env("MULIN_DEMO_PASSWORD", "cli-demo-pass")
+            .env_remove("MULIN_PASSWORD")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(text) = stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(!out.status.success(), "{args:?} should fail");
+        String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn demo_accounts_fields_and_refusals() {
+    let cli = Cli::new().await;
+    let out = cli.ok(&["demo", "--households", "300"], None);
+    assert!(out.contains("300 households"), "{out}");
+    let err = cli.fails(&["demo", "--households", "300"], None);
+    assert!(err.contains("already holds a district"), "{err}");
+
+    // A grid worker account by division code, its password from stdin.
+    let out = cli.ok(
+        &[
+            "user",
+            "create",
+            "--username",
+            "li",
+            "--display-name",
+            "李网格员",
+            "--role",
+            "grid_worker",
+            "--node",
+            "140212001001001",
+        ],
+        Some("a-long-password\n"),
+    );
+    assert!(out.contains("li"));
+    let err = cli.fails(
+        &[
+            "user",
+            "create",
+            "--username",
+            "li",
+            "--display-name",
+            "x",
+            "--role",
+            "grid_worker",
+            "--node",
+            "140212001001001",
+        ],
+        Some("a-long-password\n"),
+    );
+    assert!(err.contains("cannot create the account"), "{err}");
+    let err = cli.fails(
+        &[
+            "user",
+            "create",
+            "--username",
+            "wang",
+            "--display-name",
+            "x",
+            "--role",
+            "grid_worker",
+            "--node",
+            "140212001001001",
+        ],
+        Some("short\n"),
+    );
+    assert!(err.contains("at least 8"), "{err}");
+    let err = cli.fails(
+        &[
+            "user",
+            "grant",
+            "--username",
+            "li",
+            "--role",
+            "king",
+            "--node",
+            "140212001001001",
+        ],
+        None,
+    );
+    assert!(err.contains("unknown role"), "{err}");
+    cli.ok(
+        &[
+            "user",
+            "grant",
+            "--username",
+            "li",
+            "--role",
+            "volunteer",
+            "--node",
+            "140212001001",
+        ],
+        None,
+    );
+    cli.ok(
+        &["user", "set-password", "--username", "li"],
+        Some("another-long-one\n"),
+    );
+
+    cli.ok(
+        &[
+            "field",
+            "add",
+            "--entity",
+            "household",
+            "--key",
+            "house_use",
+            "--label",
+            "房屋用途",
+            "--type",
+            "choice",
+            "--options",
+            "自住,出租",
+        ],
+        None,
+    );
+    let list = cli.ok(&["field", "list"], None);
+    assert!(
+        list.contains("house_use") && list.contains("自住,出租"),
+        "{list}"
+    );
+    let err = cli.fails(
+        &[
+            "field",
+            "add",
+            "--entity",
+            "household",
+            "--key",
+            "x",
+            "--label",
+            "x",
+            "--type",
+            "choice",
+        ],
+        None,
+    );
+    assert!(err.contains("options"), "{err}");
+
+    let example = cli.ok(&["config"], None);
+    assert!(example.contains("listen = \"127.0.0.1:8080\""));
+    cli.ok(&["migrate"], None);
+}
+
+#[tokio::test]
+async fn backups_restore_on_sqlite_and_point_to_pg_dump_on_postgres() {
+    let cli = Cli::new().await;
+    cli.ok(
+        &["init", "--name", "新荣区", "--code", "140212000000"],
+        None,
+    );
+    let err = cli.fails(&["init", "--name", "x", "--code", "14021"], None);
+    assert!(err.contains("digits"), "{err}");
+    let backup = cli.data_dir.path().join("backup.db");
+    let backup = backup.to_str().unwrap();
+    if cli.db.url().starts_with("sqlite:") {
+        cli.ok(&["backup", "--to", backup], None);
+        assert!(std::path::Path::new(backup).exists());
+    } else {
+        let err = cli.fails(&["backup", "--to", backup], None);
+        assert!(err.contains("pg_dump"), "{err}");
+    }
+}
