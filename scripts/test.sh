@@ -53,8 +53,8 @@ for log in "$LOGS/sqlite.log" "$LOGS/postgres.log"; do
   f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || echo 0)
   passed=$((passed + p)); failed=$((failed + f))
 done
-p=$(grep -E '^. pass [0-9]+' "$LOGS/e2e.log" | tail -n1 | grep -oE '[0-9]+$' || echo 0)
-f=$(grep -E '^. fail [0-9]+' "$LOGS/e2e.log" | tail -n1 | grep -oE '[0-9]+$' || echo 0)
+p=$(grep -E '^[^ ]+ pass [0-9]+$' "$LOGS/e2e.log" | tail -n1 | grep -oE '[0-9]+$' || echo 0)
+f=$(grep -E '^[^ ]+ fail [0-9]+$' "$LOGS/e2e.log" | tail -n1 | grep -oE '[0-9]+$' || echo 0)
 passed=$((passed + p)); failed=$((failed + f))
 echo
 echo "$passed passed, $failed failed"

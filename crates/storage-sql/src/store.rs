@@ -284,10 +284,10 @@ impl Storage for SqlStore {
         )
         .await?;
         tx.commit().await.map_err(map_err)?;
-        // After a bulk load the planner's statistics describe the old, smaller tables; on
-        // PostgreSQL a million residents then take seconds per search instead of tenths.
         if dataset.nodes.len() + dataset.residents.len() >= ANALYZE_AFTER_ROWS {
-            self.execute(&Sql::new("ANALYZE")).await?;
+            for statement in self.dialect.after_bulk_load() {
+                self.execute(&Sql::new(statement)).await?;
+            }
         }
         Ok(())
     }
@@ -536,7 +536,8 @@ impl Storage for SqlStore {
             return Ok(empty);
         }
         let mut inner = Sql::new(&format!(
-            "SELECT {RESIDENT_COLUMNS} FROM residents WHERE district_id = "
+            "SELECT {} FROM residents WHERE district_id = ",
+            self.dialect.search_page_columns()
         ));
         inner.bind(district.to_string()).push(" AND (");
         for (idx, scope) in scopes.iter().enumerate() {
@@ -569,13 +570,27 @@ impl Storage for SqlStore {
             .bind(i64::from(per_page) + 1)
             .push(" OFFSET ")
             .bind(offset);
-        // Page first, then join only that page's households for their addresses.
+        // Then the page's rows (on PostgreSQL, where the page holds only ids) and their
+        // households' addresses.
         let cols = prefixed("r.", RESIDENT_COLUMNS);
-        let sql = inner.wrap(
-            &format!("SELECT {cols}, h.address AS address FROM ("),
-            ") r JOIN nodes h ON h.district_id = r.district_id AND h.id = r.household_id \
-             ORDER BY r.name, r.id",
-        );
+        let sql = match self.dialect {
+            Dialect::Sqlite => inner.wrap(
+                &format!("SELECT {cols}, h.address AS address FROM ("),
+                ") r JOIN nodes h ON h.district_id = r.district_id AND h.id = r.household_id \
+                 ORDER BY r.name, r.id",
+            ),
+            Dialect::Postgres => {
+                let mut sql = inner.wrap(
+                    &format!("SELECT {cols}, h.address AS address FROM ("),
+                    ") p JOIN residents r ON r.district_id = ",
+                );
+                sql.bind(district.to_string()).push(
+                    " AND r.id = p.id JOIN nodes h ON h.district_id = r.district_id \
+                     AND h.id = r.household_id ORDER BY p.name, p.id",
+                );
+                sql
+            }
+        };
         let mut items: Vec<ResidentRecord> = self
             .fetch_all(&sql)
             .await?
