@@ -38,6 +38,30 @@ impl SqlStore {
         sql.query().fetch_one(&self.reader).await.map_err(map_err)
     }
 
+    /// Runs a statement that ends with [`push_page`] and returns that page.
+    async fn fetch_page<T>(
+        &self,
+        sql: &Sql,
+        page: u32,
+        per_page: u32,
+        convert: fn(&AnyRow) -> StoreResult<T>,
+    ) -> StoreResult<Page<T>> {
+        let mut items: Vec<T> = self
+            .fetch_all(sql)
+            .await?
+            .iter()
+            .map(convert)
+            .collect::<StoreResult<_>>()?;
+        let has_more = items.len() > per_page as usize;
+        items.truncate(per_page as usize);
+        Ok(Page {
+            items,
+            page,
+            per_page,
+            has_more,
+        })
+    }
+
     async fn execute(&self, sql: &Sql) -> StoreResult<u64> {
         sql.query()
             .execute(&self.writer)
@@ -91,6 +115,15 @@ fn push_scope(sql: &mut Sql, prefix: &str, column: &str, scope: &NodePath) {
         .push(column)
         .push(" = ")
         .bind(scope.id().to_string());
+}
+
+/// `LIMIT`/`OFFSET` for 1-based `page`, one row more than the page so the caller learns
+/// whether another page follows without counting.
+fn push_page(sql: &mut Sql, page: u32, per_page: u32) {
+    sql.push(" LIMIT ")
+        .bind(i64::from(per_page) + 1)
+        .push(" OFFSET ")
+        .bind(i64::from(page - 1) * i64::from(per_page));
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
@@ -526,14 +559,13 @@ impl Storage for SqlStore {
     ) -> StoreResult<Page<ResidentRecord>> {
         let per_page = query.per_page.clamp(1, 200);
         let page = query.page.max(1);
-        let empty = Page {
-            items: Vec::new(),
-            page,
-            per_page,
-            has_more: false,
-        };
         if scopes.is_empty() {
-            return Ok(empty);
+            return Ok(Page {
+                items: Vec::new(),
+                page,
+                per_page,
+                has_more: false,
+            });
         }
         let mut inner = Sql::new(&format!(
             "SELECT {} FROM residents WHERE district_id = ",
@@ -564,12 +596,8 @@ impl Storage for SqlStore {
                 .bind(format!("%{}%", like_escape(&q.to_lowercase())))
                 .push(" ESCAPE '\\'");
         }
-        let offset = i64::from(page - 1) * i64::from(per_page);
-        inner
-            .push(" ORDER BY name, id LIMIT ")
-            .bind(i64::from(per_page) + 1)
-            .push(" OFFSET ")
-            .bind(offset);
+        inner.push(" ORDER BY name, id");
+        push_page(&mut inner, page, per_page);
         // Then the page's rows (on PostgreSQL, where the page holds only ids) and their
         // households' addresses.
         let cols = prefixed("r.", RESIDENT_COLUMNS);
@@ -591,19 +619,8 @@ impl Storage for SqlStore {
                 sql
             }
         };
-        let mut items: Vec<ResidentRecord> = self
-            .fetch_all(&sql)
-            .await?
-            .iter()
-            .map(resident_from_row)
-            .collect::<StoreResult<_>>()?;
-        let has_more = items.len() > per_page as usize;
-        items.truncate(per_page as usize);
-        Ok(Page {
-            items,
-            has_more,
-            ..empty
-        })
+        self.fetch_page(&sql, page, per_page, resident_from_row)
+            .await
     }
 
     #[instrument(skip_all, fields(id = %resident.id))]
@@ -913,24 +930,9 @@ impl Storage for SqlStore {
              FROM audit_log WHERE district_id = ",
         );
         sql.bind(district.to_string())
-            .push(" ORDER BY at DESC, id DESC LIMIT ")
-            .bind(i64::from(per_page) + 1)
-            .push(" OFFSET ")
-            .bind(i64::from(page - 1) * i64::from(per_page));
-        let mut items: Vec<AuditEntry> = self
-            .fetch_all(&sql)
-            .await?
-            .iter()
-            .map(audit_from_row)
-            .collect::<StoreResult<_>>()?;
-        let has_more = items.len() > per_page as usize;
-        items.truncate(per_page as usize);
-        Ok(Page {
-            items,
-            page,
-            per_page,
-            has_more,
-        })
+            .push(" ORDER BY at DESC, id DESC");
+        push_page(&mut sql, page, per_page);
+        self.fetch_page(&sql, page, per_page, audit_from_row).await
     }
 }
 

@@ -479,22 +479,37 @@ async fn view_node_get(
     Ok(body.into_response())
 }
 
-struct MemberRow {
-    view: ResidentView,
+/// A resident's codes in the reader's language.
+struct ResidentLabels {
     gender: String,
     relation: String,
+    status: String,
     groups: Vec<String>,
+}
+
+impl ResidentLabels {
+    fn new(t: &Tr, view: &ResidentView) -> ResidentLabels {
+        ResidentLabels {
+            gender: t.code("gender", &view.gender),
+            relation: t.code("relation", &view.relation),
+            status: t.code("status", &view.status),
+            groups: view
+                .special_groups
+                .iter()
+                .map(|g| t.code("group", g))
+                .collect(),
+        }
+    }
+}
+
+struct MemberRow {
+    view: ResidentView,
+    labels: ResidentLabels,
 }
 
 fn member_row(t: &Tr, view: ResidentView) -> MemberRow {
     MemberRow {
-        gender: t.code("gender", &view.gender),
-        relation: t.code("relation", &view.relation),
-        groups: view
-            .special_groups
-            .iter()
-            .map(|g| t.code("group", g))
-            .collect(),
+        labels: ResidentLabels::new(t, &view),
         view,
     }
 }
@@ -542,23 +557,13 @@ async fn view_household_get(
 struct ResidentFields {
     t: Tr,
     view: ResidentView,
-    gender: String,
-    relation: String,
-    status: String,
-    groups: Vec<String>,
+    labels: ResidentLabels,
 }
 
 impl ResidentFields {
     fn new(t: Tr, view: ResidentView) -> ResidentFields {
         ResidentFields {
-            gender: t.code("gender", &view.gender),
-            relation: t.code("relation", &view.relation),
-            status: t.code("status", &view.status),
-            groups: view
-                .special_groups
-                .iter()
-                .map(|g| t.code("group", g))
-                .collect(),
+            labels: ResidentLabels::new(&t, &view),
             t,
             view,
         }

@@ -189,6 +189,18 @@ impl TestApp {
             .unwrap();
     }
 
+    /// The HTML of a page, as `client` sees it.
+    pub async fn html(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The CSRF token embedded in a page.
     pub async fn csrf(&self, client: &reqwest::Client) -> String {
         let html = client

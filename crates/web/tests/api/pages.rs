@@ -9,14 +9,7 @@ use crate::helpers::{browser, spawn_app, PASSWORD};
 async fn a_grid_worker_walks_from_home_to_a_household() {
     let app = spawn_app().await;
     let client = app.web_login("wangge01").await;
-    let home = client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.html(&client, "/").await;
     assert!(home.contains("lang=\"zh-CN\""));
     assert!(home.contains("我的管辖范围"));
     assert!(home.contains("演示数据库"), "demo banner");
@@ -103,14 +96,7 @@ async fn the_language_switch_sets_english() {
     let res = client.get(app.url("/lang/en?back=/")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/");
-    let home = client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.html(&client, "/").await;
     assert!(home.contains("lang=\"en\"") && home.contains("My areas"));
     // Only local paths are followed back.
     let res = client

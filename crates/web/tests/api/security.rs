@@ -128,14 +128,9 @@ async fn revealing_personal_data_is_audited_and_masking_is_the_default() {
     let full_id = resident.id_number.as_ref().unwrap().expose().to_owned();
 
     let client = app.web_login("wangge01").await;
-    let page = client
-        .get(app.url(&format!("/residents/{}", resident.id)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app
+        .html(&client, &format!("/residents/{}", resident.id))
+        .await;
     assert!(!page.contains(&full_id), "masked by default");
     assert!(page.contains(&resident.id_number.as_ref().unwrap().masked()));
 
@@ -182,13 +177,6 @@ async fn revealing_personal_data_is_audited_and_masking_is_the_default() {
 
     // The admin sees the entry in the audit viewer.
     let admin = app.web_login("admin").await;
-    let audit = admin
-        .get(app.url("/audit"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let audit = app.html(&admin, "/audit").await;
     assert!(audit.contains("resident.reveal") && audit.contains("wangge01"));
 }
