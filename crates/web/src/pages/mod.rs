@@ -391,6 +391,7 @@ struct BodyRow {
 #[template(path = "node.html")]
 struct NodePage {
     l: Layout,
+    id: String,
     trail: String,
     name: String,
     kind_label: String,
@@ -456,6 +457,7 @@ async fn view_node_get(
         .count();
     let body = page(&NodePage {
         l: Layout::for_user(&state, &user, &uri),
+        id: id.to_string(),
         trail,
         name: detail.node.name.clone(),
         kind_label: t.code("kind", detail.node.path.kind().as_str()),
