@@ -151,6 +151,7 @@ struct Generator<'p> {
     id_counter: u64,
     id_numbers: HashSet<String>,
     district: Option<NodePath>,
+    resident_account_made: bool,
     dataset: Dataset,
     accounts: Vec<DemoAccount>,
 }
@@ -200,6 +201,7 @@ impl<'p> Generator<'p> {
             id_counter: 0,
             id_numbers: HashSet::new(),
             district: None,
+            resident_account_made: false,
             dataset: Dataset::default(),
             accounts: Vec::new(),
         }
@@ -618,7 +620,9 @@ impl<'p> Generator<'p> {
             None,
             Some(address.clone()),
         );
-        let is_first_household = !self.accounts.iter().any(|a| a.role == Role::Resident);
+        // The demo resident account belongs to the head of the first household generated.
+        let is_first_household = !self.resident_account_made;
+        self.resident_account_made = true;
 
         // Household sizes average about 2.55 (11,000 households, 28,000 residents).
         let size = match self.rng.gen_range(0..100) {
