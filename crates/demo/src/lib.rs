@@ -150,7 +150,7 @@ struct Generator<'p> {
     rng: ChaCha8Rng,
     id_counter: u64,
     id_numbers: HashSet<String>,
-    district: Option<NodePath>,
+    district: NodePath,
     resident_account_made: bool,
     dataset: Dataset,
     accounts: Vec<DemoAccount>,
@@ -195,16 +195,19 @@ impl Rect {
 
 impl<'p> Generator<'p> {
     fn new(params: &'p DemoParams) -> Self {
-        Generator {
+        let mut gen = Generator {
             params,
             rng: ChaCha8Rng::seed_from_u64(params.seed),
             id_counter: 0,
             id_numbers: HashSet::new(),
-            district: None,
+            // Replaced at once by the first generated id, so every id comes from the seed.
+            district: NodePath::root(NodeId::from_uuid(uuid::Uuid::nil())),
             resident_account_made: false,
             dataset: Dataset::default(),
             accounts: Vec::new(),
-        }
+        };
+        gen.district = NodePath::root(gen.node_id());
+        gen
     }
 
     /// A UUIDv7 from the seeded generator: time-ordered like a real one, but repeatable.
@@ -220,13 +223,8 @@ impl<'p> Generator<'p> {
         NodeId::from_uuid(self.uuid())
     }
 
-    fn district(&self) -> NodePath {
-        self.district
-            .unwrap_or_else(|| NodePath::root(NodeId::from_uuid(uuid::Uuid::nil())))
-    }
-
     fn district_id(&self) -> DistrictId {
-        self.district().id().into()
+        self.district.id().into()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -253,9 +251,8 @@ impl<'p> Generator<'p> {
     }
 
     fn build(&mut self) {
-        let district_id = self.node_id();
-        let district = NodePath::root(district_id);
-        self.district = Some(district);
+        let district = self.district;
+        let district_id = district.id();
         let Ok(district_code) = DivisionCode::parse(NodeKind::District, "140212000000", None)
         else {
             return;

@@ -11,8 +11,9 @@ use mulin_domain::person::{born_on_or_before, PersonName, Phone, ELDERLY_AGE};
 use mulin_domain::policy::{Grant, Role};
 use mulin_domain::tree::{NodeKind, NodePath};
 use mulin_storage::{
-    AuditEntry, Dataset, NodeCounts, NodeRecord, Page, PartyOrgRecord, PostRecord, ResidentQuery,
-    ResidentRecord, SessionRecord, Storage, StoreError, StoreResult, UnitRecord, UserRecord,
+    AuditEntry, Dataset, NodeCounts, NodeRecord, Page, PartyOrgRecord, Place, PostRecord,
+    ResidentQuery, ResidentRecord, SessionRecord, Storage, StoreError, StoreResult, UnitRecord,
+    UserRecord,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
@@ -117,6 +118,16 @@ fn push_scope(sql: &mut Sql, prefix: &str, column: &str, scope: &NodePath) {
         .bind(scope.id().to_string());
 }
 
+/// `AND …` restricting the joined node `n` to `place`.
+fn push_place(sql: &mut Sql, place: Place<'_>) {
+    match place {
+        Place::Within(scope) => push_scope(sql, "n.", node_level_column(scope.kind()), scope),
+        Place::At(node) => {
+            sql.push(" AND n.id = ").bind(node.id().to_string());
+        }
+    }
+}
+
 /// `LIMIT`/`OFFSET` for 1-based `page`, one row more than the page so the caller learns
 /// whether another page follows without counting.
 fn push_page(sql: &mut Sql, page: u32, per_page: u32) {
@@ -167,7 +178,7 @@ fn counts_from_row(row: &AnyRow, households: i64) -> StoreResult<NodeCounts> {
     })
 }
 
-fn parse_code<T, E: std::fmt::Display>(
+fn parse_optional<T, E: std::fmt::Display>(
     parse: impl Fn(&str) -> Result<T, E>,
     text: Option<String>,
 ) -> StoreResult<Option<T>> {
@@ -636,14 +647,14 @@ impl Storage for SqlStore {
     async fn party_orgs(
         &self,
         district: DistrictId,
-        scope: &NodePath,
+        place: Place<'_>,
     ) -> StoreResult<Vec<PartyOrgRecord>> {
         let mut sql = Sql::new(
             "SELECT p.district_id, p.id, p.parent_id, p.node_id, p.kind, p.name FROM party_orgs p \
              JOIN nodes n ON n.district_id = p.district_id AND n.id = p.node_id WHERE p.district_id = ",
         );
         sql.bind(district.to_string());
-        push_scope(&mut sql, "n.", node_level_column(scope.kind()), scope);
+        push_place(&mut sql, place);
         sql.push(" ORDER BY n.kind, p.name");
         self.fetch_all(&sql)
             .await?
@@ -654,7 +665,7 @@ impl Storage for SqlStore {
                 Ok(PartyOrgRecord {
                     id: PartyOrgId::from_uuid(uuid_text(row, "id")?),
                     district,
-                    parent: parse_code(|t| t.parse::<PartyOrgId>(), parent)?,
+                    parent: parse_optional(|t| t.parse::<PartyOrgId>(), parent)?,
                     node: node_id(row, "node_id")?,
                     kind: PartyOrgKind::parse(&kind).map_err(corrupt)?,
                     name: get(row, "name")?,
@@ -663,14 +674,14 @@ impl Storage for SqlStore {
             .collect()
     }
 
-    async fn units(&self, district: DistrictId, scope: &NodePath) -> StoreResult<Vec<UnitRecord>> {
+    async fn units(&self, district: DistrictId, place: Place<'_>) -> StoreResult<Vec<UnitRecord>> {
         let mut sql = Sql::new(
             "SELECT u.id, u.node_id, u.kind, u.name, u.credit_code, u.contact, u.phone, u.extra \
              FROM units u JOIN nodes n ON n.district_id = u.district_id AND n.id = u.node_id \
              WHERE u.district_id = ",
         );
         sql.bind(district.to_string());
-        push_scope(&mut sql, "n.", node_level_column(scope.kind()), scope);
+        push_place(&mut sql, place);
         sql.push(" ORDER BY u.kind, u.name");
         self.fetch_all(&sql)
             .await?
@@ -686,22 +697,21 @@ impl Storage for SqlStore {
                     name: get(row, "name")?,
                     credit_code: get(row, "credit_code")?,
                     contact: get(row, "contact")?,
-                    phone: parse_code(Phone::parse, get(row, "phone")?)?,
+                    phone: parse_optional(Phone::parse, get(row, "phone")?)?,
                     extra: extra_from_text(&extra)?,
                 })
             })
             .collect()
     }
 
-    async fn posts(&self, district: DistrictId, scope: &NodePath) -> StoreResult<Vec<PostRecord>> {
-        let scope_column = node_level_column(scope.kind());
+    async fn posts(&self, district: DistrictId, place: Place<'_>) -> StoreResult<Vec<PostRecord>> {
         let mut links = Sql::new(
             "SELECT ph.post_id, ph.household_id FROM post_households ph \
              JOIN posts p ON p.district_id = ph.district_id AND p.id = ph.post_id \
              JOIN nodes n ON n.district_id = p.district_id AND n.id = p.node_id WHERE ph.district_id = ",
         );
         links.bind(district.to_string());
-        push_scope(&mut links, "n.", scope_column, scope);
+        push_place(&mut links, place);
         let mut households: std::collections::HashMap<String, Vec<NodeId>> =
             std::collections::HashMap::new();
         for row in self.fetch_all(&links).await? {
@@ -717,7 +727,7 @@ impl Storage for SqlStore {
              JOIN nodes n ON n.district_id = p.district_id AND n.id = p.node_id WHERE p.district_id = ",
         );
         sql.bind(district.to_string());
-        push_scope(&mut sql, "n.", scope_column, scope);
+        push_place(&mut sql, place);
         sql.push(" ORDER BY n.kind, n.sort_key, p.kind, p.holder_name");
         self.fetch_all(&sql)
             .await?
@@ -732,15 +742,21 @@ impl Storage for SqlStore {
                     district,
                     kind: PostKind::parse(&kind).map_err(corrupt)?,
                     node: node_id(row, "node_id")?,
-                    party_org: parse_code(|t| t.parse::<PartyOrgId>(), get(row, "party_org_id")?)?,
-                    unit: parse_code(|t| t.parse::<UnitId>(), get(row, "unit_id")?)?,
+                    party_org: parse_optional(
+                        |t| t.parse::<PartyOrgId>(),
+                        get(row, "party_org_id")?,
+                    )?,
+                    unit: parse_optional(|t| t.parse::<UnitId>(), get(row, "unit_id")?)?,
                     holder_name: PersonName::parse(&holder).map_err(corrupt)?,
-                    resident: parse_code(|t| t.parse::<ResidentId>(), get(row, "resident_id")?)?,
-                    user: parse_code(|t| t.parse::<UserId>(), get(row, "user_id")?)?,
-                    phone: parse_code(Phone::parse, get(row, "phone")?)?,
-                    employment: parse_code(Employment::parse, get(row, "employment")?)?,
-                    origin: parse_code(Origin::parse, get(row, "origin")?)?,
-                    department: parse_code(Department::parse, get(row, "department")?)?,
+                    resident: parse_optional(
+                        |t| t.parse::<ResidentId>(),
+                        get(row, "resident_id")?,
+                    )?,
+                    user: parse_optional(|t| t.parse::<UserId>(), get(row, "user_id")?)?,
+                    phone: parse_optional(Phone::parse, get(row, "phone")?)?,
+                    employment: parse_optional(Employment::parse, get(row, "employment")?)?,
+                    origin: parse_optional(Origin::parse, get(row, "origin")?)?,
+                    department: parse_optional(Department::parse, get(row, "department")?)?,
                     categories: serde_json::from_str(&categories).map_err(corrupt)?,
                     households: households.remove(&id).unwrap_or_default(),
                 })

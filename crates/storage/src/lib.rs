@@ -121,18 +121,18 @@ pub trait Storage: Send + Sync + 'static {
     /// Adds one resident to an existing household.
     async fn insert_resident(&self, resident: &ResidentRecord) -> StoreResult<()>;
 
-    /// The party organisations attached to nodes inside `scope`.
+    /// The party organisations attached to the nodes of `place`.
     async fn party_orgs(
         &self,
         district: DistrictId,
-        scope: &NodePath,
+        place: Place<'_>,
     ) -> StoreResult<Vec<PartyOrgRecord>>;
 
-    /// The units whose address lies inside `scope`.
-    async fn units(&self, district: DistrictId, scope: &NodePath) -> StoreResult<Vec<UnitRecord>>;
+    /// The units whose address is one of the nodes of `place`.
+    async fn units(&self, district: DistrictId, place: Place<'_>) -> StoreResult<Vec<UnitRecord>>;
 
-    /// The posts held at nodes inside `scope`.
-    async fn posts(&self, district: DistrictId, scope: &NodePath) -> StoreResult<Vec<PostRecord>>;
+    /// The posts held at the nodes of `place`.
+    async fn posts(&self, district: DistrictId, place: Place<'_>) -> StoreResult<Vec<PostRecord>>;
 
     /// The district's extra fields.
     async fn field_defs(

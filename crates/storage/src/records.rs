@@ -21,6 +21,15 @@ pub struct LonLat {
     pub lat: f64,
 }
 
+/// Which nodes a query about attached things (posts, party organisations, units) covers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Place<'a> {
+    /// The node and its whole subtree.
+    Within(&'a NodePath),
+    /// Exactly this node: what a node page lists, without reading its subtree.
+    At(&'a NodePath),
+}
+
 /// A node of the tree with what is shown about it.
 #[derive(Clone, PartialEq, Debug)]
 pub struct NodeRecord {

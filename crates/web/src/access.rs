@@ -5,7 +5,7 @@
 use mulin_domain::ids::{NodeId, ResidentId};
 use mulin_domain::policy::Action;
 use mulin_domain::tree::{NodeKind, NodePath};
-use mulin_storage::{NodeCounts, NodeRecord, Page, ResidentQuery, ResidentRecord};
+use mulin_storage::{NodeCounts, NodeRecord, Page, Place, ResidentQuery, ResidentRecord};
 
 use crate::auth::AuthUser;
 use crate::error::WebError;
@@ -42,10 +42,12 @@ pub async fn node_detail(
     let district = auth.user.district;
     let today = state.clock.today();
     let counts = state.store.counts(district, &node.path, today).await?;
-    let child_counts = state
+    let child_counts: std::collections::HashMap<NodeId, NodeCounts> = state
         .store
         .child_counts(district, &node.path, today)
-        .await?;
+        .await?
+        .into_iter()
+        .collect();
     let children = state
         .store
         .children(district, id)
@@ -53,9 +55,8 @@ pub async fn node_detail(
         .into_iter()
         .map(|child| {
             let counts = child_counts
-                .iter()
-                .find(|(child_id, _)| *child_id == child.path.id())
-                .map(|(_, counts)| *counts)
+                .get(&child.path.id())
+                .copied()
                 .unwrap_or_default();
             (child, counts)
         })
@@ -87,37 +88,11 @@ pub async fn attached(
         return Err(WebError::NotFound);
     }
     let district = auth.user.district;
-    let id = node.path.id();
-    // Below a building there is nothing attached but addresses; skip the queries.
-    if node.path.kind() > NodeKind::Building {
-        return Ok(Attached {
-            posts: Vec::new(),
-            party_orgs: Vec::new(),
-            units: Vec::new(),
-        });
-    }
+    let at = Place::At(&node.path);
     Ok(Attached {
-        posts: state
-            .store
-            .posts(district, &node.path)
-            .await?
-            .into_iter()
-            .filter(|p| p.node == id)
-            .collect(),
-        party_orgs: state
-            .store
-            .party_orgs(district, &node.path)
-            .await?
-            .into_iter()
-            .filter(|p| p.node == id)
-            .collect(),
-        units: state
-            .store
-            .units(district, &node.path)
-            .await?
-            .into_iter()
-            .filter(|u| u.node == id)
-            .collect(),
+        posts: state.store.posts(district, at).await?,
+        party_orgs: state.store.party_orgs(district, at).await?,
+        units: state.store.units(district, at).await?,
     })
 }
 
@@ -211,8 +186,7 @@ pub async fn resident(
         .audit(
             auth,
             "resident.reveal",
-            "resident",
-            &id.to_string(),
+            ("resident", &id.to_string()),
             resident.name.as_ref(),
         )
         .await?;

@@ -109,21 +109,47 @@ pub async fn start_session(
     };
     state.store.insert_session(&session).await?;
     state
-        .store
-        .append_audit(&mulin_storage::AuditEntry {
-            id: uuid::Uuid::now_v7(),
-            district: user.district,
-            at: now,
-            user_id: Some(user.id),
-            username: user.username.clone(),
-            action: "login".into(),
-            target_kind: "session".into(),
-            target_id: kind.as_str().into(),
-            ip,
-            detail: String::new(),
-        })
+        .audit_user(user, ip.as_deref(), "login", ("session", kind.as_str()), "")
         .await?;
     Ok((token, session))
+}
+
+/// Checks credentials against the rate limits and the store; shared by the API and the
+/// login form.
+pub async fn check_credentials(
+    state: &AppState,
+    ip: Option<&str>,
+    username: &str,
+    password: &str,
+) -> Result<mulin_storage::UserRecord, WebError> {
+    if !state.login_allowed(ip, username) {
+        return Err(WebError::RateLimited);
+    }
+    match state.store.user_by_username(username.trim()).await {
+        Ok(user) => {
+            if verify_password(user.password_hash.clone(), password.to_owned()).await {
+                Ok(user)
+            } else {
+                // A failed record must not turn a wrong password into a server error.
+                let _ = state
+                    .audit_user(
+                        &user,
+                        ip,
+                        "login.failed",
+                        ("user", &user.id.to_string()),
+                        "",
+                    )
+                    .await;
+                Err(WebError::Unauthorized)
+            }
+        }
+        Err(mulin_storage::StoreError::NotFound) => {
+            // Spend the same time as a wrong password so names cannot be probed.
+            verify_password(dummy_hash().await, password.to_owned()).await;
+            Err(WebError::Unauthorized)
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// A logged-in caller.

@@ -106,26 +106,39 @@ impl AppState {
         ip_ok && user_ok
     }
 
-    /// Appends an audit record for something `auth` did.
+    /// Appends an audit record for something a logged-in caller did.
     pub async fn audit(
         &self,
         auth: &AuthUser,
         action: &str,
-        target_kind: &str,
-        target_id: &str,
+        target: (&str, &str),
+        detail: &str,
+    ) -> Result<(), error::WebError> {
+        self.audit_user(&auth.user, auth.ip.as_deref(), action, target, detail)
+            .await
+    }
+
+    /// Appends an audit record for something done as `user` from `ip` (also before a
+    /// session exists: logins and failed logins).
+    pub async fn audit_user(
+        &self,
+        user: &mulin_storage::UserRecord,
+        ip: Option<&str>,
+        action: &str,
+        (target_kind, target_id): (&str, &str),
         detail: &str,
     ) -> Result<(), error::WebError> {
         self.store
             .append_audit(&AuditEntry {
                 id: uuid::Uuid::now_v7(),
-                district: auth.user.district,
+                district: user.district,
                 at: self.clock.now(),
-                user_id: Some(auth.user.id),
-                username: auth.user.username.clone(),
+                user_id: Some(user.id),
+                username: user.username.clone(),
                 action: action.to_owned(),
                 target_kind: target_kind.to_owned(),
                 target_id: target_id.to_owned(),
-                ip: auth.ip.clone(),
+                ip: ip.map(str::to_owned),
                 detail: detail.to_owned(),
             })
             .await

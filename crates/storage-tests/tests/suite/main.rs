@@ -14,8 +14,8 @@ use mulin_domain::person::{Gender, PersonName, Relation, ResidenceStatus, Specia
 use mulin_domain::policy::{Action, Principal, Role};
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{
-    AuditEntry, Dataset, ResidentQuery, ResidentRecord, SessionKind, SessionRecord, StoreError,
-    UserRecord,
+    AuditEntry, Dataset, Place, ResidentQuery, ResidentRecord, SessionKind, SessionRecord,
+    StoreError, UserRecord,
 };
 use mulin_storage_tests::{small_demo, test_now, test_today, TestDb};
 
@@ -484,17 +484,24 @@ async fn party_orgs_units_posts_and_extra_fields() {
     let district_id = district.id().into();
     assert_eq!(
         store
-            .party_orgs(district_id, &district)
+            .party_orgs(district_id, Place::Within(&district))
             .await
             .unwrap()
             .len(),
         demo.dataset.party_orgs.len()
     );
     assert_eq!(
-        store.units(district_id, &district).await.unwrap().len(),
+        store
+            .units(district_id, Place::Within(&district))
+            .await
+            .unwrap()
+            .len(),
         demo.dataset.units.len()
     );
-    let posts = store.posts(district_id, &district).await.unwrap();
+    let posts = store
+        .posts(district_id, Place::Within(&district))
+        .await
+        .unwrap();
     assert_eq!(posts.len(), demo.dataset.posts.len());
     let rep = posts
         .iter()
@@ -518,7 +525,10 @@ async fn party_orgs_units_posts_and_extra_fields() {
         .find(|n| n.path.kind() == NodeKind::Grid)
         .unwrap()
         .path;
-    let grid_posts = store.posts(district_id, &grid).await.unwrap();
+    let grid_posts = store
+        .posts(district_id, Place::Within(&grid))
+        .await
+        .unwrap();
     assert!(grid_posts.iter().any(|p| p.kind == PostKind::GridWorker));
     assert!(grid_posts.len() < posts.len());
 

@@ -80,49 +80,6 @@ pub struct LoginResponse {
     pub expires_at: String,
 }
 
-/// Checks credentials against the rate limits and the store; shared by the API and the
-/// login form.
-pub(crate) async fn check_credentials(
-    state: &AppState,
-    ip: Option<&str>,
-    username: &str,
-    password: &str,
-) -> Result<mulin_storage::UserRecord, WebError> {
-    if !state.login_allowed(ip, username) {
-        return Err(WebError::RateLimited);
-    }
-    match state.store.user_by_username(username.trim()).await {
-        Ok(user) => {
-            if auth::verify_password(user.password_hash.clone(), password.to_owned()).await {
-                Ok(user)
-            } else {
-                let _ = state
-                    .store
-                    .append_audit(&mulin_storage::AuditEntry {
-                        id: uuid::Uuid::now_v7(),
-                        district: user.district,
-                        at: state.clock.now(),
-                        user_id: Some(user.id),
-                        username: user.username.clone(),
-                        action: "login.failed".into(),
-                        target_kind: "user".into(),
-                        target_id: user.id.to_string(),
-                        ip: ip.map(str::to_owned),
-                        detail: String::new(),
-                    })
-                    .await;
-                Err(WebError::Unauthorized)
-            }
-        }
-        Err(mulin_storage::StoreError::NotFound) => {
-            // Spend the same time as a wrong password so names cannot be probed.
-            auth::verify_password(auth::dummy_hash().await, password.to_owned()).await;
-            Err(WebError::Unauthorized)
-        }
-        Err(other) => Err(other.into()),
-    }
-}
-
 /// Exchanges a username and password for a bearer token.
 #[utoipa::path(post, path = "/api/v1/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -131,7 +88,8 @@ async fn login(
     auth::ClientIp(ip): auth::ClientIp,
     Json(body): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, WebError> {
-    let user = check_credentials(&state, ip.as_deref(), &body.username, &body.password).await?;
+    let user =
+        auth::check_credentials(&state, ip.as_deref(), &body.username, &body.password).await?;
     let (token, session) = auth::start_session(&state, &user, SessionKind::Api, ip).await?;
     Ok(Json(LoginResponse {
         token,
@@ -145,7 +103,7 @@ async fn login(
 async fn logout(State(state): State<AppState>, auth: AuthUser) -> Result<StatusCode, WebError> {
     state.store.delete_session(&auth.session.token_hash).await?;
     state
-        .audit(&auth, "logout", "session", auth.session.kind.as_str(), "")
+        .audit(&auth, "logout", ("session", auth.session.kind.as_str()), "")
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -193,8 +193,7 @@ async fn view_login_post(
     ClientIp(ip): ClientIp,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    match crate::api::check_credentials(&state, ip.as_deref(), &form.username, &form.password).await
-    {
+    match auth::check_credentials(&state, ip.as_deref(), &form.username, &form.password).await {
         Ok(user) => {
             let (token, _) = auth::start_session(&state, &user, SessionKind::Web, ip)
                 .await
@@ -263,8 +262,7 @@ async fn view_logout_post(
         .audit(
             &user.auth,
             "logout",
-            "session",
-            user.auth.session.kind.as_str(),
+            ("session", user.auth.session.kind.as_str()),
             "",
         )
         .await
