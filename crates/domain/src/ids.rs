@@ -80,6 +80,15 @@ id_type!(
     PostId
 );
 
+id_type!(
+    /// A resident's request (诉求) / work order.
+    RequestId
+);
+id_type!(
+    /// An in-app notification.
+    NotificationId
+);
+
 impl From<NodeId> for DistrictId {
     /// A district is identified by its root node.
     fn from(node_id: NodeId) -> Self {

@@ -8,12 +8,15 @@
 //! or name.
 #![deny(missing_docs)]
 
+pub mod calendar;
 pub mod code;
 pub mod codes;
+pub mod deadline;
 pub mod ids;
 pub mod org;
 pub mod person;
 pub mod policy;
+pub mod request;
 pub mod tree;
 
 pub use ids::{DistrictId, NodeId, ResidentId, UserId};

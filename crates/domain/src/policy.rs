@@ -46,6 +46,16 @@ pub enum Action {
     ManageAccounts,
     /// Read the audit log.
     ViewAudit,
+    /// See the requests raised at places in scope.
+    ViewRequests,
+    /// Raise a request for a place in scope (a resident: their own household).
+    SubmitRequests,
+    /// Work a request: sign for it, go on site, whistle, solve, return, escalate.
+    HandleRequests,
+    /// Run the queue: dispatch, reassign, decide extensions, verify, close, revisit.
+    ManageRequests,
+    /// See request figures (response, resolution, satisfaction) for places in scope.
+    ViewRequestStats,
 }
 
 impl Role {
@@ -64,6 +74,16 @@ impl Role {
             EditRegistry => matches!(self, Admin | CommunityStaff | GridWorker),
             ManageAccounts => matches!(self, Admin | StreetAdmin),
             ViewAudit => matches!(self, Admin),
+            ViewRequests | ViewRequestStats => {
+                matches!(self, Admin | StreetAdmin | CommunityStaff | GridWorker)
+            }
+            SubmitRequests => matches!(
+                self,
+                Admin | StreetAdmin | CommunityStaff | GridWorker | Resident
+            ),
+            HandleRequests => matches!(self, CommunityStaff | GridWorker),
+            // Escalated requests reach the street, whose staff then run them too.
+            ManageRequests => matches!(self, Admin | StreetAdmin | CommunityStaff),
         }
     }
 

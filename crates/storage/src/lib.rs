@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod records;
+mod requests;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,6 +19,7 @@ use mulin_domain::policy::{Grant, Role};
 use mulin_domain::tree::NodePath;
 
 pub use records::*;
+pub use requests::*;
 
 /// What can go wrong in storage, as far as a caller can act on it.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +46,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
-pub trait Storage: Send + Sync + 'static {
+pub trait Storage: RequestStore + Send + Sync + 'static {
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;
 
