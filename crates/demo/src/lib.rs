@@ -401,6 +401,47 @@ impl<'p> Generator<'p> {
                 grid_idx += 1;
             }
         }
+        self.liaison_accounts();
+    }
+
+    /// Accounts for the first community's department liaisons (`bumen1`…`bumen7`, in
+    /// department order), so whistles have someone to answer them. Made last, so the rest
+    /// of the district is generated exactly as before.
+    fn liaison_accounts(&mut self) {
+        let first_community = self
+            .dataset
+            .nodes
+            .iter()
+            .find(|node| node.path.kind() == NodeKind::Community)
+            .map(|node| (node.path, node.name.clone()));
+        let Some((community, community_name)) = first_community else {
+            return;
+        };
+        let liaisons: Vec<(usize, String, Department)> = self
+            .dataset
+            .posts
+            .iter()
+            .enumerate()
+            .filter(|(_, post)| {
+                post.kind == PostKind::DepartmentLiaison && post.node == community.id()
+            })
+            .filter_map(|(idx, post)| {
+                post.department
+                    .map(|d| (idx, post.holder_name.as_ref().to_owned(), d))
+            })
+            .collect();
+        for (n, (idx, holder, _)) in liaisons.into_iter().enumerate() {
+            let user = self.user(
+                &format!("bumen{}", n + 1),
+                &holder,
+                Role::DepartmentLiaison,
+                community,
+                &community_name,
+            );
+            if let Some(post) = self.dataset.posts.get_mut(idx) {
+                post.user = Some(user);
+            }
+        }
     }
 
     fn grid(&mut self, plan: GridPlan<'_>) {
@@ -1097,7 +1138,13 @@ mod tests {
         ] {
             assert!(usernames.contains(&name), "{name} missing");
         }
-        assert_eq!(usernames.len(), 1 + 1 + 5 + 27 + 1);
+        assert_eq!(usernames.len(), 1 + 1 + 5 + 27 + 1 + 7);
+        let liaison = demo
+            .dataset
+            .posts
+            .iter()
+            .find(|post| post.user.is_some() && post.kind == PostKind::DepartmentLiaison);
+        assert!(liaison.is_some(), "bumen accounts hold liaison posts");
     }
 
     #[test]

@@ -31,16 +31,16 @@ use crate::{map_err, Dialect, SqlStore};
 const ANALYZE_AFTER_ROWS: usize = 10_000;
 
 impl SqlStore {
-    async fn fetch_all(&self, sql: &Sql) -> StoreResult<Vec<AnyRow>> {
+    pub(crate) async fn fetch_all(&self, sql: &Sql) -> StoreResult<Vec<AnyRow>> {
         sql.query().fetch_all(&self.reader).await.map_err(map_err)
     }
 
-    async fn fetch_one(&self, sql: &Sql) -> StoreResult<AnyRow> {
+    pub(crate) async fn fetch_one(&self, sql: &Sql) -> StoreResult<AnyRow> {
         sql.query().fetch_one(&self.reader).await.map_err(map_err)
     }
 
     /// Runs a statement that ends with [`push_page`] and returns that page.
-    async fn fetch_page<T>(
+    pub(crate) async fn fetch_page<T>(
         &self,
         sql: &Sql,
         page: u32,
@@ -63,7 +63,7 @@ impl SqlStore {
         })
     }
 
-    async fn execute(&self, sql: &Sql) -> StoreResult<u64> {
+    pub(crate) async fn execute(&self, sql: &Sql) -> StoreResult<u64> {
         sql.query()
             .execute(&self.writer)
             .await
@@ -72,7 +72,7 @@ impl SqlStore {
     }
 }
 
-async fn execute_in(tx: &mut Transaction<'_, Any>, sql: &Sql) -> StoreResult<()> {
+pub(crate) async fn execute_in(tx: &mut Transaction<'_, Any>, sql: &Sql) -> StoreResult<()> {
     sql.query().execute(&mut **tx).await.map_err(map_err)?;
     Ok(())
 }
@@ -104,13 +104,13 @@ async fn insert_rows(
     Ok(())
 }
 
-fn id_text(id: impl ToString) -> Arg {
+pub(crate) fn id_text(id: impl ToString) -> Arg {
     Arg::from(id.to_string())
 }
 
 /// `AND <column for scope's level> = $n` for a table whose level columns are named by
 /// `column_of`.
-fn push_scope(sql: &mut Sql, prefix: &str, column: &str, scope: &NodePath) {
+pub(crate) fn push_scope(sql: &mut Sql, prefix: &str, column: &str, scope: &NodePath) {
     sql.push(" AND ")
         .push(prefix)
         .push(column)
@@ -130,7 +130,7 @@ fn push_place(sql: &mut Sql, place: Place<'_>) {
 
 /// `LIMIT`/`OFFSET` for 1-based `page`, one row more than the page so the caller learns
 /// whether another page follows without counting.
-fn push_page(sql: &mut Sql, page: u32, per_page: u32) {
+pub(crate) fn push_page(sql: &mut Sql, page: u32, per_page: u32) {
     sql.push(" LIMIT ")
         .bind(i64::from(per_page) + 1)
         .push(" OFFSET ")
@@ -178,7 +178,7 @@ fn counts_from_row(row: &AnyRow, households: i64) -> StoreResult<NodeCounts> {
     })
 }
 
-fn parse_optional<T, E: std::fmt::Display>(
+pub(crate) fn parse_optional<T, E: std::fmt::Display>(
     parse: impl Fn(&str) -> Result<T, E>,
     text: Option<String>,
 ) -> StoreResult<Option<T>> {

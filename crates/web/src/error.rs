@@ -31,6 +31,10 @@ pub enum WebError {
     /// Too many login attempts.
     #[error("rate limited")]
     RateLimited,
+    /// Well-formed input the rules refuse (a closed request cannot be signed for ...); the
+    /// locale key names the rule.
+    #[error("unprocessable: {0}")]
+    Invalid(&'static str),
     /// A conflict the client caused (a taken username ...).
     #[error("conflict: {0}")]
     Conflict(String),
@@ -60,6 +64,7 @@ impl WebError {
             WebError::Csrf => (StatusCode::FORBIDDEN, "csrf"),
             WebError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             WebError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            WebError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             WebError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -75,6 +80,7 @@ impl WebError {
                 return format!("{}: {detail}", tr.get("error.bad_request"));
             }
             WebError::Csrf => "error.csrf",
+            WebError::Invalid(key) => key,
             WebError::RateLimited => "error.rate_limited",
             WebError::Internal(_) => "error.internal",
         };
@@ -106,7 +112,7 @@ pub struct ErrorBody {
 /// A stable code and a message for people (Chinese unless `Accept-Language: en`).
 pub struct ErrorDetail {
     /// Stable code: `unauthorized`, `forbidden`, `not_found`, `bad_request`, `csrf`,
-    /// `rate_limited`, `conflict`, `internal`.
+    /// `rate_limited`, `conflict`, `invalid`, `internal`.
     pub code: String,
     /// Human-readable message.
     pub message: String,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod i18n;
 mod middleware;
 pub mod pages;
+pub mod requests;
 mod views;
 
 use std::net::SocketAddr;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
     /// Whether this is a demo database (shown in a banner on every page).
     pub is_demo: bool,
+    /// The work calendar deadlines count working days on.
+    pub calendar: Arc<mulin_domain::calendar::WorkCalendar>,
     login_by_ip: Arc<DefaultKeyedRateLimiter<String>>,
     login_by_user: Arc<DefaultKeyedRateLimiter<String>>,
 }
@@ -90,6 +93,7 @@ impl AppState {
             ))),
             settings: Arc::new(settings),
             is_demo,
+            calendar: Arc::new(mulin_domain::calendar::WorkCalendar::china_official()),
         }
     }
 

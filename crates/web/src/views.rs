@@ -164,3 +164,156 @@ impl ResidentView {
         }
     }
 }
+
+/// A request as the API shows it. The reporter's phone is masked unless the caller handles
+/// the request.
+#[derive(Serialize, ToSchema, Clone, Debug)]
+pub struct RequestView {
+    /// Id (UUID; also the Open311 `service_request_id`).
+    pub id: String,
+    /// Catalogue code.
+    pub service_code: String,
+    /// `ordinary`, `complex`, `major`.
+    pub severity: String,
+    /// How it came in: `walk_in`, `phone`, `web`, `patrol`, `representative`, `open311`,
+    /// `api`, `hotline`.
+    pub channel: String,
+    /// `received`, `dispatched`, `signed_for`, `on_site`, `whistled`, `solved`, `verified`,
+    /// `closed`.
+    pub status: String,
+    /// Level on the ladder: `grid`, `compound`, `community`, `street`.
+    pub level: String,
+    /// Summary.
+    pub title: String,
+    /// The resident's words.
+    pub description: String,
+    /// Address.
+    pub address: Option<String>,
+    /// Longitude (WGS-84).
+    pub lon: Option<f64>,
+    /// Latitude (WGS-84).
+    pub lat: Option<f64>,
+    /// The node it is at (building, grid or community).
+    pub place_id: String,
+    /// That node's kind.
+    pub place_kind: String,
+    /// The grid, once routed.
+    pub grid_id: Option<String>,
+    /// The community.
+    pub community_id: Option<String>,
+    /// Who raised it.
+    pub reporter_name: Option<String>,
+    /// Their phone (masked unless the caller handles the request).
+    pub reporter_phone: Option<String>,
+    /// Taken in (RFC 3339, UTC).
+    pub received_at: String,
+    /// On site by.
+    pub arrive_due: String,
+    /// Solved by (current, after extensions).
+    pub resolve_due: String,
+    /// First on site.
+    pub arrived_at: Option<String>,
+    /// Solved.
+    pub resolved_at: Option<String>,
+    /// Closed.
+    pub closed_at: Option<String>,
+    /// 1–5 stars.
+    pub rating: Option<u8>,
+    /// Deadlines missed: any of `arrive`, `resolve`, `whistle_acknowledge`.
+    pub breaches: Vec<String>,
+    /// The open whistle's department.
+    pub whistle_department: Option<String>,
+    /// Whether the whistle was acknowledged.
+    pub whistle_acknowledged: bool,
+    /// The whistle must be acknowledged by.
+    pub whistle_due: Option<String>,
+    /// Minutes of extension asked for and not yet decided.
+    pub extension_pending: Option<u32>,
+}
+
+fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl RequestView {
+    /// The view; `disclosure` decides the phone.
+    pub fn new(r: &mulin_storage::RequestRecord, disclosure: Disclosure) -> RequestView {
+        let breaches = [
+            (r.arrive_breached, "arrive"),
+            (r.resolve_breached, "resolve"),
+            (r.whistle_breached, "whistle_acknowledge"),
+        ]
+        .into_iter()
+        .filter(|(yes, _)| *yes)
+        .map(|(_, kind)| kind.to_owned())
+        .collect();
+        RequestView {
+            id: r.id.to_string(),
+            service_code: r.service_code.clone(),
+            severity: r.severity.as_str().to_owned(),
+            channel: r.channel.as_str().to_owned(),
+            status: r.state.status.as_str().to_owned(),
+            level: r.state.level.as_str().to_owned(),
+            title: r.title.clone(),
+            description: r.description.clone(),
+            address: r.address.clone(),
+            lon: r.position.map(|p| p.lon),
+            lat: r.position.map(|p| p.lat),
+            place_id: r.place.id().to_string(),
+            place_kind: r.place.kind().as_str().to_owned(),
+            grid_id: r.place.at(NodeKind::Grid).map(|id| id.to_string()),
+            community_id: r.place.at(NodeKind::Community).map(|id| id.to_string()),
+            reporter_name: r.reporter_name.clone(),
+            reporter_phone: r.reporter_phone.as_ref().map(|p| match disclosure {
+                Disclosure::Full => p.expose().to_owned(),
+                Disclosure::Masked => p.masked(),
+            }),
+            received_at: rfc3339(r.received_at),
+            arrive_due: rfc3339(r.arrive_due),
+            resolve_due: rfc3339(r.resolve_due),
+            arrived_at: r.arrived_at.map(rfc3339),
+            resolved_at: r.resolved_at.map(rfc3339),
+            closed_at: r.closed_at.map(rfc3339),
+            rating: r.rating.map(|rating| rating.stars()),
+            breaches,
+            whistle_department: r
+                .state
+                .whistle_open
+                .then(|| r.whistle_department.map(|d| d.as_str().to_owned()))
+                .flatten(),
+            whistle_acknowledged: r.state.whistle_open && r.state.whistle_acknowledged,
+            whistle_due: r.whistle_due.filter(|_| r.state.whistle_open).map(rfc3339),
+            extension_pending: r.state.extension_pending,
+        }
+    }
+}
+
+/// One entry of a request's timeline.
+#[derive(Serialize, ToSchema, Clone, Debug)]
+pub struct EventView {
+    /// Position on the timeline, from 1.
+    pub seq: i64,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// What: `received`, `dispatched`, `signed_for`, … `breached`.
+    pub kind: String,
+    /// Who (`system` for the scheduler).
+    pub actor: String,
+    /// The note, reason or report.
+    pub note: String,
+    /// Detail: status after, grid, department, stars, deadline …
+    pub data: std::collections::BTreeMap<String, String>,
+}
+
+impl From<&mulin_storage::RequestEvent> for EventView {
+    fn from(e: &mulin_storage::RequestEvent) -> EventView {
+        EventView {
+            seq: e.seq,
+            at: rfc3339(e.at),
+            kind: e.kind.as_str().to_owned(),
+            actor: e.actor_name.clone(),
+            note: e.note.clone(),
+            data: e.data.iter().cloned().collect(),
+        }
+    }
+}

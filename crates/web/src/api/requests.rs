@@ -1,0 +1,561 @@
+//! Requests through the JSON API: intake, lists, the timeline, lifecycle actions, KPIs,
+//! notifications and the service catalogue. Every handler calls [`crate::requests`], which
+//! asks the policy.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use mulin_domain::deadline::Severity;
+use mulin_domain::ids::{NodeId, RequestId};
+use mulin_domain::org::Department;
+use mulin_domain::policy::Action;
+use mulin_domain::request::{Channel, Command, Rating, RequestStatus, SERVICE_CATALOGUE};
+use mulin_storage::{LonLat, RequestFilter, RequestOrder, RequestRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::parse_id;
+use crate::auth::AuthUser;
+use crate::error::{ErrorBody, WebError};
+use crate::i18n::{Lang, Tr};
+use crate::requests::{self, ListScope, NewRequest, RequestStats};
+use crate::views::{Disclosure, EventView, RequestView};
+use crate::AppState;
+
+/// The request routes (mounted at `/api/v1`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/services", get(services))
+        .route("/requests", post(create).get(list))
+        .route("/requests/{id}", get(one))
+        .route("/requests/{id}/actions", post(act))
+        .route("/stats/requests", get(stats))
+        .route("/notifications", get(notifications))
+        .route("/notifications/read", post(read_notifications))
+}
+
+/// The request part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(services, create, list, one, act, stats, notifications, read_notifications),
+    components(schemas(ServiceView, CreateRequest, RequestView, RequestPage, RequestDetail, EventView, ActionRequest, StatsView, PeriodStats, NotificationView)),
+    tags((name = "requests", description = "Residents' requests, the 1341 deadlines, whistles and KPIs"))
+)]
+pub struct RequestsApi;
+
+/// A service of the catalogue.
+#[derive(Serialize, ToSchema)]
+pub struct ServiceView {
+    /// Code (Open311 `service_code`).
+    pub code: String,
+    /// Name (Chinese).
+    pub name: String,
+    /// Group name (Chinese).
+    pub group: String,
+    /// Usual severity.
+    pub severity: String,
+    /// The department usually whistled.
+    pub department: Option<String>,
+}
+
+/// The service catalogue.
+#[utoipa::path(get, path = "/api/v1/services", tag = "requests", security(("bearer" = [])),
+    responses((status = 200, body = Vec<ServiceView>), (status = 401, body = ErrorBody)))]
+async fn services(_auth: AuthUser) -> Json<Vec<ServiceView>> {
+    let tr = Tr::new(Lang::ZhCn);
+    Json(
+        SERVICE_CATALOGUE
+            .iter()
+            .map(|s| ServiceView {
+                code: s.code.to_owned(),
+                name: tr.code("service", s.code),
+                group: tr.code("service_group", s.group),
+                severity: s.severity.as_str().to_owned(),
+                department: s.department.map(|d| d.as_str().to_owned()),
+            })
+            .collect(),
+    )
+}
+
+/// A new request. Give `address_node_id` (a building, entrance or household), or
+/// `community_id` to queue it at a community.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateRequest {
+    /// Catalogue code (see `/api/v1/services`).
+    pub service_code: String,
+    /// Summary (default: the start of the description).
+    pub title: Option<String>,
+    /// What is wrong, in the resident's words (at most 4,000 characters).
+    pub description: String,
+    /// `walk_in`, `phone`, `web`, `patrol`, `representative`, `hotline` (default `api`).
+    pub channel: Option<String>,
+    /// A building, entrance or household of the standard address.
+    pub address_node_id: Option<String>,
+    /// The community whose queue takes it when no address is given.
+    pub community_id: Option<String>,
+    /// Free-text address.
+    pub address: Option<String>,
+    /// Longitude (WGS-84).
+    pub lon: Option<f64>,
+    /// Latitude (WGS-84).
+    pub lat: Option<f64>,
+    /// `ordinary`, `complex`, `major` (default: the service's).
+    pub severity: Option<String>,
+    /// Who raised it.
+    pub reporter_name: Option<String>,
+    /// Their phone.
+    pub reporter_phone: Option<String>,
+}
+
+fn parse_code<T>(
+    text: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, mulin_domain::codes::UnknownCode>,
+    key: &'static str,
+) -> Result<Option<T>, WebError> {
+    text.map(|t| parse(t.trim()).map_err(|_| WebError::Invalid(key)))
+        .transpose()
+}
+
+fn body_id<T: std::str::FromStr>(text: Option<&str>) -> Result<Option<T>, WebError> {
+    text.map(|t| {
+        t.trim()
+            .parse()
+            .map_err(|_| WebError::Invalid("request.error.place"))
+    })
+    .transpose()
+}
+
+impl CreateRequest {
+    fn into_new(self) -> Result<NewRequest, WebError> {
+        let position = match (self.lon, self.lat) {
+            (Some(lon), Some(lat)) => Some(LonLat { lon, lat }),
+            (None, None) => None,
+            _ => return Err(WebError::Invalid("request.error.position")),
+        };
+        Ok(NewRequest {
+            channel: parse_code(self.channel.as_deref(), Channel::parse, "request.error.channel")?,
+            severity: parse_code(
+                self.severity.as_deref(),
+                Severity::parse,
+                "request.error.severity",
+            )?,
+            address_node: body_id(self.address_node_id.as_deref())?,
+            community: body_id(self.community_id.as_deref())?,
+            position,
+            address_text: self.address,
+            service_code: self.service_code,
+            title: self.title,
+            description: self.description,
+            reporter_name: self.reporter_name,
+            reporter_phone: self.reporter_phone,
+        })
+    }
+}
+
+/// Whether the caller sees the reporter's phone in full: those who handle the request.
+fn disclosure(auth: &AuthUser, r: &RequestRecord) -> Disclosure {
+    if auth.principal.allows(Action::HandleRequests, &r.place) {
+        Disclosure::Full
+    } else {
+        Disclosure::Masked
+    }
+}
+
+/// Takes in a request; it is routed to its grid at once, or queued at the community.
+#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", request_body = CreateRequest, security(("bearer" = [])),
+    responses((status = 201, body = RequestView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Json(body): Json<CreateRequest>,
+) -> Result<(StatusCode, Json<RequestView>), WebError> {
+    let record = requests::submit(&state, &auth, body.into_new()?).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RequestView::new(&record, disclosure(&auth, &record))),
+    ))
+}
+
+/// Request list filters.
+#[derive(Deserialize, IntoParams)]
+pub struct ListParams {
+    /// Only below this node (default: everywhere the caller may see requests).
+    pub under: Option<String>,
+    /// `mine`: the caller's own submissions; `whistled`: open whistles addressed to the
+    /// caller (a department liaison's inbox).
+    pub view: Option<String>,
+    /// Only open requests (default `false`).
+    pub open: Option<bool>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// `deadline` (nearest resolve deadline first, the default) or `newest`.
+    pub order: Option<String>,
+    /// 1-based page.
+    pub page: Option<u32>,
+    /// Page size, 1–200 (default 50).
+    pub per_page: Option<u32>,
+}
+
+/// A page of requests.
+#[derive(Serialize, ToSchema)]
+pub struct RequestPage {
+    /// The requests.
+    pub items: Vec<RequestView>,
+    /// Page number.
+    pub page: u32,
+    /// Page size.
+    pub per_page: u32,
+    /// Whether another page follows.
+    pub has_more: bool,
+}
+
+/// Requests the caller may see: a grid worker's grid, a community's queue, the caller's own,
+/// or the whistles addressed to a liaison.
+#[utoipa::path(get, path = "/api/v1/requests", tag = "requests", params(ListParams), security(("bearer" = [])),
+    responses((status = 200, body = RequestPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(params): Query<ListParams>,
+) -> Result<Json<RequestPage>, WebError> {
+    let scope = match params.view.as_deref() {
+        Some("mine") => ListScope::Mine,
+        Some("whistled") => ListScope::Whistled,
+        None | Some("") => ListScope::Under(params.under.as_deref().map(parse_id).transpose()?),
+        Some(_) => return Err(WebError::Invalid("request.error.view")),
+    };
+    let filter = RequestFilter {
+        open_only: params.open.unwrap_or(false),
+        status: parse_code(
+            params.status.as_deref(),
+            RequestStatus::parse,
+            "request.error.status",
+        )?,
+        submitted_by: None,
+        whistle_liaison: None,
+        order: match params.order.as_deref() {
+            None | Some("deadline") => RequestOrder::Deadline,
+            Some("newest") => RequestOrder::Newest,
+            Some(_) => return Err(WebError::Invalid("request.error.order")),
+        },
+        page: params.page.unwrap_or(1).max(1),
+        per_page: params.per_page.unwrap_or(50).clamp(1, 200),
+    };
+    let page = requests::list(&state, &auth, scope, filter).await?;
+    Ok(Json(RequestPage {
+        items: page
+            .items
+            .iter()
+            .map(|r| RequestView::new(r, disclosure(&auth, r)))
+            .collect(),
+        page: page.page,
+        per_page: page.per_page,
+        has_more: page.has_more,
+    }))
+}
+
+/// A request and its timeline.
+#[derive(Serialize, ToSchema)]
+pub struct RequestDetail {
+    /// The request.
+    pub request: RequestView,
+    /// Every event, oldest first.
+    pub events: Vec<EventView>,
+}
+
+/// One request with its timeline.
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests", params(("id" = String, Path, description = "Request id")), security(("bearer" = [])),
+    responses((status = 200, body = RequestDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn one(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<RequestDetail>, WebError> {
+    let (request, events) = requests::detail(&state, &auth, parse_id(&id)?).await?;
+    Ok(Json(RequestDetail {
+        request: RequestView::new(&request, disclosure(&auth, &request)),
+        events: events.iter().map(EventView::from).collect(),
+    }))
+}
+
+/// A lifecycle action. `action` names it; the other fields are those it needs.
+#[derive(Deserialize, ToSchema)]
+pub struct ActionRequest {
+    /// `dispatch`, `sign_for`, `arrive`, `return`, `reassign`, `escalate`, `whistle`,
+    /// `acknowledge_whistle`, `report_whistle`, `request_extension`, `approve_extension`,
+    /// `reject_extension`, `solve`, `verify`, `rate`, `close`, `revisit`, `note`.
+    pub action: String,
+    /// The grid, for `dispatch` and `reassign`.
+    pub grid_id: Option<String>,
+    /// The department, for `whistle` (`urban_management`, `fire_service`, `power`, `water`,
+    /// `sanitation`, `police`, `market_regulation`).
+    pub department: Option<String>,
+    /// The reason, note, report or comment.
+    pub note: Option<String>,
+    /// Minutes, for `request_extension`.
+    pub minutes: Option<u32>,
+    /// For `verify`: whether the result holds.
+    pub passed: Option<bool>,
+    /// For `rate`: 1–5.
+    pub stars: Option<u8>,
+}
+
+impl ActionRequest {
+    fn command(self) -> Result<Command, WebError> {
+        let note = self.note.unwrap_or_default();
+        let missing = || WebError::Invalid("request.error.action_field");
+        let grid = || -> Result<NodeId, WebError> {
+            self.grid_id
+                .as_deref()
+                .ok_or_else(missing)?
+                .parse()
+                .map_err(|_| WebError::Invalid("request.error.grid"))
+        };
+        Ok(match self.action.as_str() {
+            "dispatch" => Command::Dispatch { grid: grid()? },
+            "reassign" => Command::Reassign { grid: grid()? },
+            "sign_for" => Command::SignFor,
+            "arrive" => Command::ArriveOnSite,
+            "return" => Command::Return { reason: note },
+            "escalate" => Command::Escalate { reason: note },
+            "whistle" => Command::Whistle {
+                department: parse_code(
+                    self.department.as_deref(),
+                    Department::parse,
+                    "request.error.department",
+                )?
+                .ok_or_else(missing)?,
+                note,
+            },
+            "acknowledge_whistle" => Command::AcknowledgeWhistle,
+            "report_whistle" => Command::ReportWhistle { note },
+            "request_extension" => Command::RequestExtension {
+                minutes: self.minutes.ok_or_else(missing)?,
+                reason: note,
+            },
+            "approve_extension" => Command::ApproveExtension,
+            "reject_extension" => Command::RejectExtension { reason: note },
+            "solve" => Command::Solve { note },
+            "verify" => Command::Verify {
+                passed: self.passed.ok_or_else(missing)?,
+                note,
+            },
+            "rate" => Command::Rate {
+                rating: Rating::new(self.stars.ok_or_else(missing)?)
+                    .map_err(|_| WebError::Invalid("request.error.rating"))?,
+                comment: note,
+            },
+            "close" => Command::Close,
+            "revisit" => Command::Revisit { note },
+            "note" => Command::Note { text: note },
+            _ => return Err(WebError::Invalid("request.error.action")),
+        })
+    }
+}
+
+/// Applies a lifecycle action. Refused actions answer 422 with the rule that refused them;
+/// actions the caller's role may not take answer 403.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/actions", tag = "requests", params(("id" = String, Path, description = "Request id")), request_body = ActionRequest, security(("bearer" = [])),
+    responses((status = 200, body = RequestView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn act(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    Json(body): Json<ActionRequest>,
+) -> Result<Json<RequestView>, WebError> {
+    let id: RequestId = parse_id(&id)?;
+    let record = requests::command(&state, &auth, id, body.command()?).await?;
+    Ok(Json(RequestView::new(&record, disclosure(&auth, &record))))
+}
+
+/// KPI query.
+#[derive(Deserialize, IntoParams)]
+pub struct StatsParams {
+    /// The subtree (required).
+    pub under: String,
+    /// Start of the period (RFC 3339; default 30 days before `to`).
+    pub from: Option<String>,
+    /// End of the period, exclusive (RFC 3339; default now).
+    pub to: Option<String>,
+}
+
+/// The KPIs of one period.
+#[derive(Serialize, ToSchema)]
+pub struct PeriodStats {
+    /// Start (RFC 3339).
+    pub from: String,
+    /// End, exclusive.
+    pub to: String,
+    /// Requests received.
+    pub total: i64,
+    /// 响应率: on site in time, of those whose arrive deadline is decided.
+    pub response_rate: Option<f64>,
+    /// Solved in time, of those whose resolve deadline is decided.
+    pub on_time_rate: Option<f64>,
+    /// 解决率: solved, of all received.
+    pub resolution_rate: Option<f64>,
+    /// 满意率: rated 4–5 stars, of those rated.
+    pub satisfaction_rate: Option<f64>,
+    /// Mean minutes from intake to solved.
+    pub mean_handling_minutes: Option<f64>,
+    /// Median minutes from intake to solved.
+    pub median_handling_minutes: Option<f64>,
+    /// Deadlines missed.
+    pub breaches: i64,
+    /// "三率" composite (30% response, 35% resolution, 35% satisfaction).
+    pub composite: Option<f64>,
+    /// Requests solved.
+    pub resolved: i64,
+    /// Requests rated.
+    pub rated: i64,
+}
+
+/// KPIs of the period and of the one just before it.
+#[derive(Serialize, ToSchema)]
+pub struct StatsView {
+    /// The node.
+    pub under: String,
+    /// Requests received.
+    pub total: i64,
+    /// 响应率.
+    pub response_rate: Option<f64>,
+    /// On-time resolution rate.
+    pub on_time_rate: Option<f64>,
+    /// 解决率.
+    pub resolution_rate: Option<f64>,
+    /// 满意率.
+    pub satisfaction_rate: Option<f64>,
+    /// Mean handling minutes.
+    pub mean_handling_minutes: Option<f64>,
+    /// Median handling minutes.
+    pub median_handling_minutes: Option<f64>,
+    /// The whole period, with the same figures.
+    pub current: PeriodStats,
+    /// The period of the same length just before.
+    pub previous: PeriodStats,
+}
+
+fn period(stats: &RequestStats, from: DateTime<Utc>, to: DateTime<Utc>) -> PeriodStats {
+    let t = &stats.tallies;
+    PeriodStats {
+        from: from.to_rfc3339(),
+        to: to.to_rfc3339(),
+        total: t.total,
+        response_rate: stats.response_rate,
+        on_time_rate: stats.on_time_rate,
+        resolution_rate: stats.resolution_rate,
+        satisfaction_rate: stats.satisfaction_rate,
+        mean_handling_minutes: stats.mean_handling_minutes,
+        median_handling_minutes: t.handling_minutes_median,
+        breaches: t.breaches,
+        composite: stats.composite,
+        resolved: t.resolved,
+        rated: t.rated,
+    }
+}
+
+fn instant_param(text: Option<&str>) -> Result<Option<DateTime<Utc>>, WebError> {
+    text.map(|t| {
+        DateTime::parse_from_rfc3339(t.trim())
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|_| WebError::Invalid("request.error.period"))
+    })
+    .transpose()
+}
+
+/// Request KPIs for a subtree and period, computed from the record.
+#[utoipa::path(get, path = "/api/v1/stats/requests", tag = "requests", params(StatsParams), security(("bearer" = [])),
+    responses((status = 200, body = StatsView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn stats(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(params): Query<StatsParams>,
+) -> Result<Json<StatsView>, WebError> {
+    let under: NodeId = parse_id(&params.under)?;
+    let to = instant_param(params.to.as_deref())?.unwrap_or_else(|| state.clock.now());
+    let from = instant_param(params.from.as_deref())?.unwrap_or(to - chrono::Duration::days(30));
+    let (current, previous) = requests::stats(&state, &auth, under, from, to).await?;
+    let before = from - (to - from);
+    let now = period(&current, from, to);
+    Ok(Json(StatsView {
+        under: under.to_string(),
+        total: now.total,
+        response_rate: now.response_rate,
+        on_time_rate: now.on_time_rate,
+        resolution_rate: now.resolution_rate,
+        satisfaction_rate: now.satisfaction_rate,
+        mean_handling_minutes: now.mean_handling_minutes,
+        median_handling_minutes: now.median_handling_minutes,
+        current: now,
+        previous: period(&previous, before, from),
+    }))
+}
+
+/// An in-app notification.
+#[derive(Serialize, ToSchema)]
+pub struct NotificationView {
+    /// Id.
+    pub id: String,
+    /// When.
+    pub at: String,
+    /// `dispatched`, `queued`, `escalated`, `breached`, `whistled`, `returned`, `reopened`,
+    /// `extension_requested`.
+    pub kind: String,
+    /// What it says (Chinese).
+    pub message: String,
+    /// The request.
+    pub request_id: String,
+    /// The request's title.
+    pub title: String,
+    /// Read.
+    pub read: bool,
+}
+
+/// Notification filter.
+#[derive(Deserialize, IntoParams)]
+pub struct NotificationParams {
+    /// Only unread ones.
+    pub unread: Option<bool>,
+}
+
+/// The caller's notifications, newest first (at most 100).
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "requests", params(NotificationParams), security(("bearer" = [])),
+    responses((status = 200, body = Vec<NotificationView>), (status = 401, body = ErrorBody)))]
+async fn notifications(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(params): Query<NotificationParams>,
+) -> Result<Json<Vec<NotificationView>>, WebError> {
+    let tr = Tr::new(Lang::ZhCn);
+    let items = state
+        .store
+        .notifications(auth.user.id, params.unread.unwrap_or(false), 100)
+        .await?;
+    Ok(Json(
+        items
+            .iter()
+            .map(|n| NotificationView {
+                id: n.id.to_string(),
+                at: n.at.to_rfc3339(),
+                kind: n.kind.clone(),
+                message: tr.code("notification", &n.kind),
+                request_id: n.request.to_string(),
+                title: n.text.clone(),
+                read: n.read,
+            })
+            .collect(),
+    ))
+}
+
+/// Marks all the caller's notifications read.
+#[utoipa::path(post, path = "/api/v1/notifications/read", tag = "requests", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+async fn read_notifications(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<StatusCode, WebError> {
+    state.store.mark_notifications_read(auth.user.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

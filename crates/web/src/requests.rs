@@ -1,0 +1,862 @@
+//! Requests on a caller's behalf: intake and routing, every lifecycle command, the deadline
+//! scheduler and the KPI figures. The API, the pages and Open311 all come through here, so
+//! the policy is asked in one place and every change lands with its timeline event.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use mulin_domain::deadline::{DeadlinePolicy, EscalationLevel, Limit, Severity};
+use mulin_domain::ids::{DistrictId, NodeId, NotificationId, RequestId, UserId};
+use mulin_domain::person::Phone;
+use mulin_domain::policy::{Action, Role};
+use mulin_domain::request::{
+    service_type, transition, Actor, Channel, Command, DeadlineKind, EventKind, RequestState,
+    RequestStatus, TransitionError,
+};
+use mulin_domain::tree::{NodeKind, NodePath};
+use mulin_storage::{
+    LonLat, NotificationRecord, Page, Place, RequestEvent, RequestFilter, RequestRecord,
+    RequestTallies, StoreError,
+};
+
+use crate::auth::AuthUser;
+use crate::error::WebError;
+use crate::AppState;
+
+/// The most characters of a description.
+pub const MAX_DESCRIPTION_CHARS: usize = 4_000;
+/// The most characters of a title.
+pub const MAX_TITLE_CHARS: usize = 100;
+
+/// A request as taken in, before routing.
+#[derive(Clone, Debug, Default)]
+pub struct NewRequest {
+    /// Catalogue code.
+    pub service_code: String,
+    /// A short summary (defaults to the start of the description).
+    pub title: Option<String>,
+    /// The resident's words.
+    pub description: String,
+    /// How it came in.
+    pub channel: Option<Channel>,
+    /// A building, entrance or household of the standard address.
+    pub address_node: Option<NodeId>,
+    /// A map pin.
+    pub position: Option<LonLat>,
+    /// Free-text address, when no node is given.
+    pub address_text: Option<String>,
+    /// The community to queue it at when neither an address nor a pin routes it.
+    pub community: Option<NodeId>,
+    /// Severity, when staff classify at intake.
+    pub severity: Option<Severity>,
+    /// Who raised it.
+    pub reporter_name: Option<String>,
+    /// Their phone.
+    pub reporter_phone: Option<String>,
+}
+
+/// Who is acting: an account, or the scheduler.
+#[derive(Clone, Debug)]
+pub struct ActorInfo {
+    /// The account (none for the scheduler).
+    pub user: Option<UserId>,
+    /// The name written on the timeline.
+    pub name: String,
+}
+
+impl ActorInfo {
+    fn of(auth: &AuthUser) -> ActorInfo {
+        ActorInfo {
+            user: Some(auth.user.id),
+            name: auth.user.display_name.clone(),
+        }
+    }
+
+    fn system() -> ActorInfo {
+        ActorInfo {
+            user: None,
+            name: "system".to_owned(),
+        }
+    }
+}
+
+fn text_field(
+    text: &str,
+    max: usize,
+    required: bool,
+    key: &'static str,
+) -> Result<String, WebError> {
+    let text = text.trim();
+    let n = text.chars().count();
+    if (required && n == 0) || n > max {
+        return Err(WebError::Invalid(key));
+    }
+    Ok(text.to_owned())
+}
+
+/// The deadline policy of a community. Every community runs the default "1341" until it
+/// sets its own.
+fn policy_for(_community: Option<NodeId>) -> DeadlinePolicy {
+    DeadlinePolicy::default_1341()
+}
+
+/// Where a new request is: its place in the tree and whether it reached a grid.
+async fn route(
+    state: &AppState,
+    district: DistrictId,
+    input: &NewRequest,
+) -> Result<(NodePath, Option<String>), WebError> {
+    if let Some(id) = input.address_node {
+        let node = state.store.node(district, id).await?;
+        if node.path.kind() < NodeKind::Community {
+            return Err(WebError::Invalid("request.error.place"));
+        }
+        let address = node.address.clone().or_else(|| Some(node.name.clone()));
+        return Ok((node.path, address));
+    }
+    if let Some(id) = input.community {
+        let node = state.store.node(district, id).await?;
+        // A finer node given as "community" still routes by where it is.
+        if node.path.kind() < NodeKind::Community {
+            return Err(WebError::Invalid("request.error.place"));
+        }
+        return Ok((node.path, input.address_text.clone()));
+    }
+    Err(WebError::Invalid("request.error.place"))
+}
+
+/// Users to tell about a request at `level`: those granted a working role at that level's
+/// node on the request's path, or, when nobody is, at the nearest level above.
+async fn recipients(
+    state: &AppState,
+    district: DistrictId,
+    place: &NodePath,
+    level: EscalationLevel,
+) -> Result<Vec<UserId>, WebError> {
+    let start = level_kind(level).level();
+    for kind in NodeKind::ALL[..=start].iter().rev() {
+        let Some(node) = place.at(*kind) else {
+            continue;
+        };
+        let users: Vec<UserId> = state
+            .store
+            .users_granted_at(district, node)
+            .await?
+            .into_iter()
+            .filter(|(_, role)| {
+                matches!(
+                    role,
+                    Role::GridWorker | Role::CommunityStaff | Role::StreetAdmin | Role::Admin
+                )
+            })
+            .map(|(user, _)| user)
+            .collect();
+        if !users.is_empty() {
+            let mut users = users;
+            users.dedup();
+            return Ok(users);
+        }
+    }
+    Ok(Vec::new())
+}
+
+fn level_kind(level: EscalationLevel) -> NodeKind {
+    match level {
+        EscalationLevel::Grid => NodeKind::Grid,
+        EscalationLevel::Compound => NodeKind::Compound,
+        EscalationLevel::Community => NodeKind::Community,
+        EscalationLevel::Street => NodeKind::Street,
+    }
+}
+
+fn notifications(
+    request: &RequestRecord,
+    users: &[UserId],
+    kind: &str,
+    at: DateTime<Utc>,
+) -> Vec<NotificationRecord> {
+    users
+        .iter()
+        .map(|user| NotificationRecord {
+            id: NotificationId::new_v7(),
+            district: request.district,
+            user: *user,
+            at,
+            kind: kind.to_owned(),
+            request: request.id,
+            text: request.title.clone(),
+            read: false,
+        })
+        .collect()
+}
+
+fn event(
+    seq: i64,
+    at: DateTime<Utc>,
+    kind: EventKind,
+    actor: &ActorInfo,
+    note: &str,
+    data: Vec<(&str, String)>,
+) -> RequestEvent {
+    RequestEvent {
+        seq,
+        at,
+        kind,
+        actor: actor.user,
+        actor_name: actor.name.clone(),
+        note: note.to_owned(),
+        data: data
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+    }
+}
+
+/// Takes in a request from a logged-in caller: checks the catalogue and the caller's right
+/// to raise a request there, routes it, computes its deadlines and stores it with its first
+/// events, telling the grid (or the community's queue).
+pub async fn submit(
+    state: &AppState,
+    auth: &AuthUser,
+    input: NewRequest,
+) -> Result<RequestRecord, WebError> {
+    let district = auth.user.district;
+    let (place, address) = route(state, district, &input).await?;
+    if !auth.principal.allows(Action::SubmitRequests, &place) {
+        // Outside the caller's scope looks the same as a place that does not exist.
+        return Err(WebError::NotFound);
+    }
+    let channel = input.channel.unwrap_or(Channel::Api);
+    let record = take_in(
+        state,
+        district,
+        place,
+        address,
+        input,
+        channel,
+        &ActorInfo::of(auth),
+    )
+    .await?;
+    Ok(record)
+}
+
+/// The intake shared by every channel once the place is known and allowed.
+pub async fn take_in(
+    state: &AppState,
+    district: DistrictId,
+    place: NodePath,
+    address: Option<String>,
+    input: NewRequest,
+    channel: Channel,
+    actor: &ActorInfo,
+) -> Result<RequestRecord, WebError> {
+    let service = service_type(input.service_code.trim())
+        .ok_or(WebError::Invalid("request.error.service"))?;
+    let description = text_field(
+        &input.description,
+        MAX_DESCRIPTION_CHARS,
+        true,
+        "request.error.description",
+    )?;
+    let title = match input.title.as_deref().map(str::trim) {
+        Some(title) if !title.is_empty() => {
+            text_field(title, MAX_TITLE_CHARS, true, "request.error.title")?
+        }
+        _ => description.chars().take(30).collect(),
+    };
+    let reporter_phone = match input.reporter_phone.as_deref().map(str::trim) {
+        Some(phone) if !phone.is_empty() => Some(
+            Phone::parse(phone).map_err(|_| WebError::Invalid("request.error.phone"))?,
+        ),
+        _ => None,
+    };
+    let reporter_name = input
+        .reporter_name
+        .as_deref()
+        .map(|name| text_field(name, 50, false, "request.error.name"))
+        .transpose()?
+        .filter(|name| !name.is_empty());
+    if let Some(pos) = input.position {
+        if !(-180.0..=180.0).contains(&pos.lon) || !(-90.0..=90.0).contains(&pos.lat) {
+            return Err(WebError::Invalid("request.error.position"));
+        }
+    }
+    let now = state.clock.now();
+    let severity = input.severity.unwrap_or(service.severity);
+    let deadlines = policy_for(place.at(NodeKind::Community)).deadlines(
+        severity,
+        now,
+        &state.calendar,
+    );
+    let routed = place.at(NodeKind::Grid).is_some();
+    let (status, level) = if routed {
+        (RequestStatus::Dispatched, EscalationLevel::Grid)
+    } else {
+        (RequestStatus::Received, EscalationLevel::Community)
+    };
+    let record = RequestRecord {
+        id: RequestId::new_v7(),
+        district,
+        place,
+        address: address.or(input.address_text),
+        position: input.position,
+        service_code: service.code.to_owned(),
+        severity,
+        channel,
+        state: RequestState {
+            status,
+            level,
+            whistle_open: false,
+            whistle_acknowledged: false,
+            extension_pending: None,
+        },
+        title,
+        description,
+        reporter_name,
+        reporter_phone,
+        submitted_by: actor.user,
+        received_at: now,
+        arrive_due: deadlines.arrive_by,
+        resolve_due: deadlines.resolve_by,
+        arrived_at: None,
+        resolved_at: None,
+        closed_at: None,
+        rating: None,
+        arrive_breached: false,
+        resolve_breached: false,
+        whistle_department: None,
+        whistle_liaison: None,
+        whistle_due: None,
+        whistle_breached: false,
+        seq: if routed { 2 } else { 1 },
+        updated_at: now,
+    };
+    let mut events = vec![event(
+        1,
+        now,
+        EventKind::Received,
+        actor,
+        "",
+        vec![
+            ("channel", channel.as_str().to_owned()),
+            ("severity", severity.as_str().to_owned()),
+        ],
+    )];
+    if routed {
+        events.push(event(
+            2,
+            now,
+            EventKind::Dispatched,
+            actor,
+            "",
+            vec![("level", level.as_str().to_owned())],
+        ));
+    }
+    let users = recipients(state, district, &record.place, level).await?;
+    let kind = if routed { "dispatched" } else { "queued" };
+    let notes = notifications(&record, &users, kind, now);
+    state
+        .store
+        .insert_request(&record, &events, &notes)
+        .await?;
+    Ok(record)
+}
+
+/// Whether the caller may see a request: by place, as its submitter, or as the liaison its
+/// open whistle is addressed to.
+fn may_view(auth: &AuthUser, request: &RequestRecord) -> bool {
+    auth.principal.allows(Action::ViewRequests, &request.place)
+        || request.submitted_by == Some(auth.user.id)
+        || (request.state.whistle_open && request.whistle_liaison == Some(auth.user.id))
+}
+
+/// One request the caller may see (outside their sight: not found).
+pub async fn view(
+    state: &AppState,
+    auth: &AuthUser,
+    id: RequestId,
+) -> Result<RequestRecord, WebError> {
+    let request = state.store.request(auth.user.district, id).await?;
+    if may_view(auth, &request) {
+        Ok(request)
+    } else {
+        Err(WebError::NotFound)
+    }
+}
+
+/// A request with its timeline.
+pub async fn detail(
+    state: &AppState,
+    auth: &AuthUser,
+    id: RequestId,
+) -> Result<(RequestRecord, Vec<RequestEvent>), WebError> {
+    let request = view(state, auth, id).await?;
+    let events = state.store.request_events(request.district, id).await?;
+    Ok((request, events))
+}
+
+/// What a list asks for, before the policy narrows it.
+#[derive(Clone, Debug)]
+pub enum ListScope {
+    /// Requests at places under a node (or everywhere the caller may see).
+    Under(Option<NodeId>),
+    /// The caller's own submissions.
+    Mine,
+    /// Open whistles addressed to the caller.
+    Whistled,
+}
+
+/// A page of requests the caller may see.
+pub async fn list(
+    state: &AppState,
+    auth: &AuthUser,
+    scope: ListScope,
+    mut filter: RequestFilter,
+) -> Result<Page<RequestRecord>, WebError> {
+    let district = auth.user.district;
+    let scopes = match scope {
+        ListScope::Mine => {
+            filter.submitted_by = Some(auth.user.id);
+            Vec::new()
+        }
+        ListScope::Whistled => {
+            filter.whistle_liaison = Some(auth.user.id);
+            Vec::new()
+        }
+        ListScope::Under(under) => {
+            if !auth.principal.allows_anywhere(Action::ViewRequests) {
+                return Err(WebError::Forbidden);
+            }
+            let scopes = scopes_under(state, auth, Action::ViewRequests, under).await?;
+            if scopes.is_empty() {
+                return Err(WebError::Forbidden);
+            }
+            scopes
+        }
+    };
+    Ok(state
+        .store
+        .search_requests(district, &scopes, &filter)
+        .await?)
+}
+
+async fn scopes_under(
+    state: &AppState,
+    auth: &AuthUser,
+    action: Action,
+    under: Option<NodeId>,
+) -> Result<Vec<NodePath>, WebError> {
+    Ok(match under {
+        Some(id) => {
+            let node = state.store.node(auth.user.district, id).await?;
+            auth.principal.scopes_under(action, &node.path)
+        }
+        None => auth.principal.roots(action),
+    })
+}
+
+fn transition_error(err: TransitionError) -> WebError {
+    WebError::Invalid(match err {
+        TransitionError::WrongState { .. } => "request.error.wrong_state",
+        TransitionError::TopLevel => "request.error.top_level",
+        TransitionError::Extension => "request.error.extension",
+        TransitionError::NoWhistle => "request.error.no_whistle",
+        TransitionError::BadRating(_) => "request.error.rating",
+        TransitionError::Text { .. } => "request.error.text",
+    })
+}
+
+/// Whether the caller may issue `command` on `request`.
+fn may_issue(auth: &AuthUser, request: &RequestRecord, command: &Command) -> bool {
+    match command.actor() {
+        Actor::Liaison => request.whistle_liaison == Some(auth.user.id),
+        Actor::Submitter => {
+            request.submitted_by == Some(auth.user.id)
+                || auth.principal.allows(Action::ManageRequests, &request.place)
+        }
+        actor => actor
+            .action()
+            .is_some_and(|action| auth.principal.allows(action, &request.place)),
+    }
+}
+
+/// Applies a command from the caller: policy, state machine, the record's new fields, one
+/// timeline event and whoever must hear of it, written together or not at all.
+pub async fn command(
+    state: &AppState,
+    auth: &AuthUser,
+    id: RequestId,
+    command: Command,
+) -> Result<RequestRecord, WebError> {
+    let request = view(state, auth, id).await?;
+    if !may_issue(auth, &request, &command) {
+        return Err(WebError::Forbidden);
+    }
+    let actor = ActorInfo::of(auth);
+    let now = state.clock.now();
+    let mut next = request.clone();
+    let transition = transition(request.state, &command).map_err(transition_error)?;
+    next.state = transition.state;
+    let mut data: Vec<(&str, String)> = vec![("status", next.state.status.as_str().to_owned())];
+    let mut notify: Option<(EscalationLevel, &str)> = None;
+    match &command {
+        Command::Dispatch { grid } | Command::Reassign { grid } => {
+            let grid_node = state.store.node(request.district, *grid).await?;
+            if grid_node.path.kind() != NodeKind::Grid
+                || !auth
+                    .principal
+                    .allows(Action::ManageRequests, &grid_node.path)
+            {
+                return Err(WebError::Invalid("request.error.grid"));
+            }
+            if !request.place.is_within(NodeKind::Grid, *grid) {
+                next.place = grid_node.path;
+            }
+            data.push(("grid", grid.to_string()));
+            data.push(("grid_name", grid_node.name.clone()));
+            notify = Some((EscalationLevel::Grid, "dispatched"));
+        }
+        Command::Return { .. } => {
+            let community = request
+                .place
+                .at(NodeKind::Community)
+                .ok_or(WebError::Invalid("request.error.place"))?;
+            next.place = state.store.node(request.district, community).await?.path;
+            notify = Some((EscalationLevel::Community, "returned"));
+        }
+        Command::Escalate { .. } => {
+            data.push(("level", next.state.level.as_str().to_owned()));
+            notify = Some((next.state.level, "escalated"));
+        }
+        Command::Whistle { department, .. } => {
+            let liaison = find_liaison(state, &request, *department).await?;
+            next.whistle_department = Some(*department);
+            next.whistle_liaison = liaison;
+            next.whistle_breached = false;
+            next.whistle_due = Some(Limit::Clock(WHISTLE_ACK_MINUTES).due(now, &state.calendar));
+            data.push(("department", department.as_str().to_owned()));
+        }
+        Command::ReportWhistle { .. } => {
+            if let Some(department) = request.whistle_department {
+                data.push(("department", department.as_str().to_owned()));
+            }
+        }
+        Command::AcknowledgeWhistle => {
+            if let Some(department) = request.whistle_department {
+                data.push(("department", department.as_str().to_owned()));
+            }
+            data.push((
+                "late",
+                request
+                    .whistle_due
+                    .is_some_and(|due| now > due)
+                    .to_string(),
+            ));
+        }
+        Command::RequestExtension { minutes, .. } => {
+            data.push(("minutes", minutes.to_string()));
+            notify = Some((EscalationLevel::Community, "extension_requested"));
+        }
+        Command::ApproveExtension => {
+            if let Some(minutes) = request.state.extension_pending {
+                next.resolve_due = Limit::Clock(minutes).due(request.resolve_due, &state.calendar);
+                next.resolve_breached = next.resolve_breached && next.resolve_due <= now;
+                data.push(("minutes", minutes.to_string()));
+                data.push(("resolve_due", next.resolve_due.to_rfc3339()));
+            }
+        }
+        Command::Rate { rating, .. } => {
+            next.rating = Some(*rating);
+            data.push(("stars", rating.stars().to_string()));
+        }
+        _ => {}
+    }
+    if transition.stamps.arrived && next.arrived_at.is_none() {
+        next.arrived_at = Some(now);
+    }
+    if transition.stamps.resolved {
+        next.resolved_at = Some(now);
+    }
+    if transition.stamps.closed {
+        next.closed_at = Some(now);
+    }
+    if transition.stamps.reopened {
+        // Reopened work gets a fresh resolve deadline from now, by the same policy.
+        next.resolved_at = None;
+        next.closed_at = None;
+        next.resolve_due = policy_for(request.place.at(NodeKind::Community))
+            .deadlines(request.severity, now, &state.calendar)
+            .resolve_by;
+        next.resolve_breached = false;
+        notify = Some((next.state.level, "reopened"));
+    }
+    let mut events = vec![event(
+        request.seq + 1,
+        now,
+        command.event(),
+        &actor,
+        command.note(),
+        data,
+    )];
+    if transition.stamps.reopened && command.event() == EventKind::Rated {
+        events.push(event(
+            request.seq + 2,
+            now,
+            EventKind::Reopened,
+            &actor,
+            "",
+            vec![("status", next.state.status.as_str().to_owned())],
+        ));
+    }
+    next.seq = request.seq + events.len() as i64;
+    next.updated_at = now;
+    let mut notes = Vec::new();
+    if let Some((level, kind)) = notify {
+        let users = recipients(state, request.district, &next.place, level).await?;
+        notes = notifications(&next, &users, kind, now);
+    }
+    if let (Command::Whistle { .. }, Some(liaison)) = (&command, next.whistle_liaison) {
+        notes.extend(notifications(&next, &[liaison], "whistled", now));
+    }
+    state
+        .store
+        .update_request(&next, request.seq, &events, &notes)
+        .await
+        .map_err(|err| match err {
+            StoreError::Conflict(_) => WebError::Invalid("request.error.concurrent"),
+            other => other.into(),
+        })?;
+    Ok(next)
+}
+
+/// Minutes a whistled department has to report for duty.
+const WHISTLE_ACK_MINUTES: u32 = 30;
+
+/// The liaison with an account for `department` nearest the request: its grid first, then
+/// its community, then its street.
+async fn find_liaison(
+    state: &AppState,
+    request: &RequestRecord,
+    department: mulin_domain::org::Department,
+) -> Result<Option<UserId>, WebError> {
+    for kind in [NodeKind::Grid, NodeKind::Community, NodeKind::Street] {
+        let Some(node) = request.place.at(kind) else {
+            continue;
+        };
+        let path = state.store.node(request.district, node).await?.path;
+        let liaison = state
+            .store
+            .posts(request.district, Place::At(&path))
+            .await?
+            .into_iter()
+            .filter(|post| {
+                post.kind == mulin_domain::org::PostKind::DepartmentLiaison
+                    && post.department == Some(department)
+            })
+            .find_map(|post| post.user);
+        if liaison.is_some() {
+            return Ok(liaison);
+        }
+    }
+    Ok(None)
+}
+
+/// One pass of the scheduler at `now`: every deadline owed and passed is recorded once as a
+/// breach, the request moves one level up the ladder for each missed arrive or resolve
+/// deadline, and the holders at the new level are told. Returns the breaches recorded.
+///
+/// Safe to run from several processes at once and after a restart: each change is written
+/// only if the request is still as it was read, so a breach is never recorded twice and a
+/// request changed meanwhile is simply looked at again on the next pass.
+pub async fn sweep(state: &AppState, now: DateTime<Utc>) -> Result<usize, WebError> {
+    const BATCH: u32 = 500;
+    const MAX_BATCHES: usize = 20;
+    let mut recorded = 0;
+    for _ in 0..MAX_BATCHES {
+        let due = state.store.due_requests(now, BATCH).await?;
+        let n = due.len();
+        for request in due {
+            recorded += breach(state, request, now).await?;
+        }
+        if n < BATCH as usize {
+            break;
+        }
+    }
+    Ok(recorded)
+}
+
+async fn breach(
+    state: &AppState,
+    request: RequestRecord,
+    now: DateTime<Utc>,
+) -> Result<usize, WebError> {
+    let kinds = request.pending().breached_at(now);
+    if kinds.is_empty() {
+        return Ok(0);
+    }
+    let system = ActorInfo::system();
+    let mut next = request.clone();
+    let mut events = Vec::new();
+    let mut seq = request.seq;
+    let mut escalated = false;
+    for kind in &kinds {
+        let due = match kind {
+            DeadlineKind::Arrive => {
+                next.arrive_breached = true;
+                request.arrive_due
+            }
+            DeadlineKind::Resolve => {
+                next.resolve_breached = true;
+                request.resolve_due
+            }
+            DeadlineKind::WhistleAcknowledge => {
+                next.whistle_breached = true;
+                request.whistle_due.unwrap_or(now)
+            }
+        };
+        seq += 1;
+        let mut data = vec![
+            ("deadline", kind.as_str().to_owned()),
+            ("due", due.to_rfc3339()),
+        ];
+        if let (DeadlineKind::WhistleAcknowledge, Some(d)) = (kind, request.whistle_department) {
+            data.push(("department", d.as_str().to_owned()));
+        }
+        events.push(event(seq, now, EventKind::Breached, &system, "", data));
+        if *kind != DeadlineKind::WhistleAcknowledge {
+            if let Some(level) = next.state.level.next() {
+                next.state.level = level;
+                escalated = true;
+                seq += 1;
+                events.push(event(
+                    seq,
+                    now,
+                    EventKind::Escalated,
+                    &system,
+                    "",
+                    vec![("level", level.as_str().to_owned())],
+                ));
+            }
+        }
+    }
+    next.seq = seq;
+    next.updated_at = now;
+    let notify_level = if escalated {
+        next.state.level
+    } else {
+        EscalationLevel::Community
+    };
+    let users = recipients(state, request.district, &next.place, notify_level).await?;
+    let notes = notifications(&next, &users, "breached", now);
+    match state
+        .store
+        .update_request(&next, request.seq, &events, &notes)
+        .await
+    {
+        Ok(()) => Ok(kinds.len()),
+        // Changed since it was read: the next pass sees the new state.
+        Err(StoreError::Conflict(_)) => Ok(0),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Runs [`sweep`] every `every` until the process ends. Errors are logged and the loop goes
+/// on: a database hiccup must not stop deadlines for good.
+pub fn spawn_scheduler(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let now = state.clock.now();
+            match sweep(&state, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(breaches = n, "deadlines breached"),
+                Err(err) => tracing::warn!(error = %err, "deadline sweep failed"),
+            }
+        }
+    })
+}
+
+/// The request KPIs of a subtree and period (MISSION B1, E1).
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct RequestStats {
+    /// The raw counts.
+    pub tallies: RequestTallies,
+    /// On site in time, of those whose arrive deadline is decided.
+    pub response_rate: Option<f64>,
+    /// Solved in time, of those whose resolve deadline is decided.
+    pub on_time_rate: Option<f64>,
+    /// Solved, of all received.
+    pub resolution_rate: Option<f64>,
+    /// Rated 4–5 stars, of those rated.
+    pub satisfaction_rate: Option<f64>,
+    /// Mean minutes from intake to solved.
+    pub mean_handling_minutes: Option<f64>,
+    /// "三率" composite: response, resolution and satisfaction weighted 30/35/35.
+    pub composite: Option<f64>,
+}
+
+fn ratio(num: i64, den: i64) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+impl RequestStats {
+    /// Rates from counts.
+    pub fn from_tallies(tallies: RequestTallies) -> RequestStats {
+        let response_rate = ratio(tallies.arrived_on_time, tallies.arrive_decided);
+        let resolution_rate = ratio(tallies.resolved, tallies.total);
+        let satisfaction_rate = ratio(tallies.satisfied, tallies.rated);
+        let composite = match (response_rate, resolution_rate, satisfaction_rate) {
+            (Some(a), Some(b), Some(c)) => Some(0.30 * a + 0.35 * b + 0.35 * c),
+            _ => None,
+        };
+        RequestStats {
+            tallies,
+            response_rate,
+            on_time_rate: ratio(tallies.resolved_on_time, tallies.resolve_decided),
+            resolution_rate,
+            satisfaction_rate,
+            mean_handling_minutes: (tallies.resolved > 0)
+                .then(|| tallies.handling_minutes_sum / tallies.resolved as f64),
+            composite,
+        }
+    }
+}
+
+/// KPIs for the subtree of `under` and `[from, to)`, with the same figures for the period
+/// just before, so a change ("办事时长缩短30%") can be shown or refuted.
+pub async fn stats(
+    state: &AppState,
+    auth: &AuthUser,
+    under: NodeId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(RequestStats, RequestStats), WebError> {
+    if to <= from {
+        return Err(WebError::Invalid("request.error.period"));
+    }
+    let node = state.store.node(auth.user.district, under).await?;
+    if !auth.principal.allows(Action::ViewRequestStats, &node.path) {
+        return Err(WebError::NotFound);
+    }
+    let now = state.clock.now();
+    let district = auth.user.district;
+    let current = state
+        .store
+        .request_tallies(district, &node.path, from, to, now)
+        .await?;
+    let before = from - (to - from);
+    let previous = state
+        .store
+        .request_tallies(district, &node.path, before, from, now)
+        .await?;
+    Ok((
+        RequestStats::from_tallies(current),
+        RequestStats::from_tallies(previous),
+    ))
+}
+
+/// The scheduler's period when none is configured: a breach is recorded within about this
+/// long of its deadline.
+pub const DEFAULT_SWEEP_EVERY: Duration = Duration::from_millis(500);
