@@ -8,8 +8,10 @@
 //! or name.
 #![deny(missing_docs)]
 
+pub mod calendar;
 pub mod code;
 pub mod codes;
+pub mod deadline;
 pub mod ids;
 pub mod org;
 pub mod person;
