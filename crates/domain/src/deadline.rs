@@ -243,9 +243,8 @@ pub struct DeadlinePolicy {
     parts: DeadlinePolicyParts,
 }
 
-/// When a request must be reached and solved.
-///
-/// Both instants are at or after the request's receipt.
+/// When a request must be reached and solved. Built by [`DeadlinePolicy::deadlines`], which
+/// puts both at or after receipt; the fields are public so stored deadlines can be loaded.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Deadlines {
     /// Arrive on site (or first contact) by then.
