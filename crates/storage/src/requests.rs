@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use mulin_domain::deadline::{EscalationLevel, Severity};
+use mulin_domain::deadline::Severity;
 use mulin_domain::ids::{DistrictId, NodeId, NotificationId, RequestId, UserId};
 use mulin_domain::org::Department;
 use mulin_domain::person::Phone;
@@ -106,20 +106,6 @@ impl RequestRecord {
     /// The grid it is routed to, if any.
     pub fn grid(&self) -> Option<NodeId> {
         self.place.at(mulin_domain::NodeKind::Grid)
-    }
-
-    /// The node of its current level on the ladder, walking up from its place.
-    pub fn level_node(&self) -> NodeId {
-        let kind = match self.state.level {
-            EscalationLevel::Grid => mulin_domain::NodeKind::Grid,
-            EscalationLevel::Compound => mulin_domain::NodeKind::Compound,
-            EscalationLevel::Community => mulin_domain::NodeKind::Community,
-            EscalationLevel::Street => mulin_domain::NodeKind::Street,
-        };
-        self.place
-            .at(kind)
-            .or_else(|| self.place.at(mulin_domain::NodeKind::Community))
-            .unwrap_or(self.place.id())
     }
 }
 

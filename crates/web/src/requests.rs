@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use mulin_domain::deadline::{DeadlinePolicy, EscalationLevel, Limit, Severity};
+use mulin_domain::deadline::{DeadlinePolicy, Deadlines, EscalationLevel, Limit, Severity};
 use mulin_domain::ids::{DistrictId, NodeId, NotificationId, RequestId, UserId};
 use mulin_domain::person::Phone;
 use mulin_domain::policy::{Action, Role};
@@ -126,19 +126,22 @@ async fn route(
 }
 
 /// Users to tell about a request at `level`: those granted a working role at that level's
-/// node on the request's path, or, when nobody is, at the nearest level above.
+/// node on the request's path or, when nobody is, at the next level up the ladder (and
+/// finally the district).
 async fn recipients(
     state: &AppState,
     district: DistrictId,
     place: &NodePath,
     level: EscalationLevel,
 ) -> Result<Vec<UserId>, WebError> {
-    let start = level_kind(level).level();
-    for kind in NodeKind::ALL[..=start].iter().rev() {
-        let Some(node) = place.at(*kind) else {
+    let ladder = std::iter::successors(Some(level), |l| l.next())
+        .map(EscalationLevel::node_kind)
+        .chain([NodeKind::District]);
+    for kind in ladder {
+        let Some(node) = place.at(kind) else {
             continue;
         };
-        let users: Vec<UserId> = state
+        let mut users: Vec<UserId> = state
             .store
             .users_granted_at(district, node)
             .await?
@@ -151,22 +154,12 @@ async fn recipients(
             })
             .map(|(user, _)| user)
             .collect();
+        users.dedup();
         if !users.is_empty() {
-            let mut users = users;
-            users.dedup();
             return Ok(users);
         }
     }
     Ok(Vec::new())
-}
-
-fn level_kind(level: EscalationLevel) -> NodeKind {
-    match level {
-        EscalationLevel::Grid => NodeKind::Grid,
-        EscalationLevel::Compound => NodeKind::Compound,
-        EscalationLevel::Community => NodeKind::Community,
-        EscalationLevel::Street => NodeKind::Street,
-    }
 }
 
 fn notifications(
@@ -533,7 +526,10 @@ pub async fn command(
             next.whistle_department = Some(*department);
             next.whistle_liaison = liaison;
             next.whistle_breached = false;
-            next.whistle_due = Some(Limit::Clock(WHISTLE_ACK_MINUTES).due(now, &state.calendar));
+            next.whistle_due = Some(
+                policy_for(request.place.at(NodeKind::Community))
+                    .whistle_acknowledge_by(now, &state.calendar),
+            );
             data.push(("department", department.as_str().to_owned()));
         }
         Command::ReportWhistle { .. } => {
@@ -559,7 +555,27 @@ pub async fn command(
         }
         Command::ApproveExtension => {
             if let Some(minutes) = request.state.extension_pending {
-                next.resolve_due = Limit::Clock(minutes).due(request.resolve_due, &state.calendar);
+                let granted = state
+                    .store
+                    .request_events(request.district, request.id)
+                    .await?
+                    .iter()
+                    .filter(|e| e.kind == EventKind::ExtensionApproved)
+                    .count();
+                let current = Deadlines {
+                    arrive_by: request.arrive_due,
+                    resolve_by: request.resolve_due,
+                };
+                let extended = policy_for(request.place.at(NodeKind::Community))
+                    .extend(
+                        current,
+                        u32::try_from(granted).unwrap_or(u32::MAX),
+                        Limit::Clock(minutes),
+                        &state.calendar,
+                    )
+                    .map_err(|_| WebError::Invalid("request.error.extension_cap"))?;
+                next.resolve_due = extended.resolve_by;
+                // A deadline moved past now is owed again.
                 next.resolve_breached = next.resolve_breached && next.resolve_due <= now;
                 data.push(("minutes", minutes.to_string()));
                 data.push(("resolve_due", next.resolve_due.to_rfc3339()));
@@ -628,9 +644,6 @@ pub async fn command(
         })?;
     Ok(next)
 }
-
-/// Minutes a whistled department has to report for duty.
-const WHISTLE_ACK_MINUTES: u32 = 30;
 
 /// The liaison with an account for `department` nearest the request: its grid first, then
 /// its community, then its street.

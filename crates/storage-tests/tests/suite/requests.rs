@@ -1,0 +1,272 @@
+//! The request store on both backends: a request reads back as written, changes are
+//! compare-and-set, lists are scoped, the scheduler's poll is ordered, tallies add up.
+
+use chrono::{DateTime, Duration, Utc};
+use mulin_domain::deadline::{EscalationLevel, Severity};
+use mulin_domain::ids::{NotificationId, RequestId, UserId};
+use mulin_domain::org::Department;
+use mulin_domain::person::Phone;
+use mulin_domain::request::{Channel, EventKind, Rating, RequestState, RequestStatus};
+use mulin_domain::tree::{NodeKind, NodePath};
+use mulin_storage::{
+    LonLat, NotificationRecord, RequestEvent, RequestFilter, RequestOrder, RequestRecord,
+    StoreError,
+};
+use mulin_storage_tests::test_now;
+
+use crate::loaded;
+
+fn request(place: NodePath, received_at: DateTime<Utc>) -> RequestRecord {
+    RequestRecord {
+        id: RequestId::new_v7(),
+        district: place.district().into(),
+        place,
+        address: Some("阳光小区3号楼".into()),
+        position: Some(LonLat {
+            lon: 113.1,
+            lat: 40.2,
+        }),
+        service_code: "sanitation".into(),
+        severity: Severity::Ordinary,
+        channel: Channel::Web,
+        state: RequestState {
+            status: RequestStatus::Dispatched,
+            level: EscalationLevel::Grid,
+            whistle_open: false,
+            whistle_acknowledged: false,
+            extension_pending: None,
+        },
+        title: "楼道堆放杂物".into(),
+        description: "三单元楼道堆满杂物，影响通行".into(),
+        reporter_name: Some("王女士".into()),
+        reporter_phone: Some(Phone::parse("13800138000").unwrap()),
+        submitted_by: Some(UserId::new_v7()),
+        received_at,
+        arrive_due: received_at + Duration::minutes(10),
+        resolve_due: received_at + Duration::minutes(30),
+        arrived_at: None,
+        resolved_at: None,
+        closed_at: None,
+        rating: None,
+        arrive_breached: false,
+        resolve_breached: false,
+        whistle_department: None,
+        whistle_liaison: None,
+        whistle_due: None,
+        whistle_breached: false,
+        seq: 1,
+        updated_at: received_at,
+    }
+}
+
+fn received(at: DateTime<Utc>) -> RequestEvent {
+    RequestEvent {
+        seq: 1,
+        at,
+        kind: EventKind::Received,
+        actor: None,
+        actor_name: "test".into(),
+        note: String::new(),
+        data: vec![("channel".into(), "web".into())],
+    }
+}
+
+fn filter() -> RequestFilter {
+    RequestFilter {
+        open_only: false,
+        status: None,
+        submitted_by: None,
+        whistle_liaison: None,
+        order: RequestOrder::Deadline,
+        page: 1,
+        per_page: 200,
+    }
+}
+
+#[tokio::test]
+async fn requests_read_back_change_by_compare_and_set_and_stay_in_scope() {
+    let (db, demo) = loaded().await;
+    let store = db.store();
+    let buildings: Vec<_> = demo
+        .dataset
+        .nodes
+        .iter()
+        .filter(|n| n.path.kind() == NodeKind::Building)
+        .collect();
+    let here = buildings[0].path;
+    let elsewhere = buildings
+        .iter()
+        .find(|b| b.path.at(NodeKind::Grid) != here.at(NodeKind::Grid))
+        .unwrap()
+        .path;
+    let district = here.district().into();
+    let t0 = test_now();
+
+    let mut r = request(here, t0);
+    let user = UserId::new_v7();
+    let note = NotificationRecord {
+        id: NotificationId::new_v7(),
+        district,
+        user,
+        at: t0,
+        kind: "dispatched".into(),
+        request: r.id,
+        text: r.title.clone(),
+        read: false,
+    };
+    store
+        .insert_request(&r, &[received(t0)], &[note.clone()])
+        .await
+        .unwrap();
+    assert_eq!(store.request(district, r.id).await.unwrap(), r);
+    assert_eq!(
+        store.request_events(district, r.id).await.unwrap(),
+        vec![received(t0)]
+    );
+    assert_eq!(store.notifications(user, true, 10).await.unwrap(), vec![note]);
+    store.mark_notifications_read(user).await.unwrap();
+    assert!(store.notifications(user, true, 10).await.unwrap().is_empty());
+    assert_eq!(store.notifications(user, false, 10).await.unwrap().len(), 1);
+
+    // A change lands only on the version it was made from.
+    let before = r.clone();
+    r.state.status = RequestStatus::Whistled;
+    r.state.whistle_open = true;
+    r.whistle_department = Some(Department::Water);
+    r.whistle_liaison = Some(user);
+    r.whistle_due = Some(t0 + Duration::minutes(30));
+    r.arrived_at = Some(t0 + Duration::minutes(5));
+    r.rating = Some(Rating::new(4).unwrap());
+    r.seq = 2;
+    let whistled = RequestEvent {
+        seq: 2,
+        kind: EventKind::Whistled,
+        ..received(t0 + Duration::minutes(6))
+    };
+    store
+        .update_request(&r, 1, std::slice::from_ref(&whistled), &[])
+        .await
+        .unwrap();
+    assert_eq!(store.request(district, r.id).await.unwrap(), r);
+    let stale = store
+        .update_request(&before, 1, std::slice::from_ref(&whistled), &[])
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    assert_eq!(store.request_events(district, r.id).await.unwrap().len(), 2);
+
+    // Scoped lists: the grid sees it, another grid does not; the liaison's inbox has it.
+    let other = request(elsewhere, t0 + Duration::minutes(1));
+    store
+        .insert_request(&other, &[received(other.received_at)], &[])
+        .await
+        .unwrap();
+    let grid = NodePath::from_levels(NodeKind::Grid, {
+        let mut ids = here.levels();
+        for id in ids.iter_mut().skip(4) {
+            *id = None;
+        }
+        ids
+    })
+    .unwrap();
+    let mine = store.search_requests(district, &[grid], &filter()).await.unwrap();
+    assert_eq!(mine.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![r.id]);
+    assert!(store.search_requests(district, &[], &filter()).await.unwrap().items.is_empty());
+    let inbox = RequestFilter {
+        whistle_liaison: Some(user),
+        ..filter()
+    };
+    assert_eq!(store.search_requests(district, &[], &inbox).await.unwrap().items.len(), 1);
+    let district_path = NodePath::root(here.district());
+    let open = RequestFilter {
+        open_only: true,
+        order: RequestOrder::Newest,
+        ..filter()
+    };
+    let all = store.search_requests(district, &[district_path], &open).await.unwrap();
+    assert_eq!(all.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![other.id, r.id]);
+
+    // The scheduler's poll: only what is owed by then, earliest first.
+    assert!(store.due_requests(t0, 10).await.unwrap().is_empty());
+    let due = store
+        .due_requests(t0 + Duration::minutes(11), 10)
+        .await
+        .unwrap();
+    // `r` arrived, so it owes its whistle (t0+30) and resolve (t0+30) only; `other` owes
+    // its arrival at t0+11.
+    assert_eq!(due.iter().map(|x| x.id).collect::<Vec<_>>(), vec![other.id]);
+    let later = store
+        .due_requests(t0 + Duration::hours(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 2);
+}
+
+#[tokio::test]
+async fn tallies_count_what_happened_in_the_period() {
+    let (db, demo) = loaded().await;
+    let store = db.store();
+    let building = demo
+        .dataset
+        .nodes
+        .iter()
+        .find(|n| n.path.kind() == NodeKind::Building)
+        .unwrap()
+        .path;
+    let district = building.district().into();
+    let t0 = test_now();
+    // Four requests: handled in 20, 40 and 60 minutes (the first two on site in time), one
+    // still open and past its deadlines; ratings 5, 2 and none.
+    let mut records = Vec::new();
+    for (i, handled) in [Some(20), Some(40), Some(60), None].into_iter().enumerate() {
+        let mut r = request(building, t0 + Duration::minutes(i as i64));
+        if let Some(minutes) = handled {
+            r.arrived_at = Some(r.received_at + Duration::minutes(if i < 2 { 5 } else { 15 }));
+            r.resolved_at = Some(r.received_at + Duration::minutes(minutes));
+            r.state.status = RequestStatus::Solved;
+        } else {
+            r.arrive_breached = true;
+        }
+        r.rating = match i {
+            0 => Some(Rating::new(5).unwrap()),
+            1 => Some(Rating::new(2).unwrap()),
+            _ => None,
+        };
+        store.insert_request(&r, &[received(r.received_at)], &[]).await.unwrap();
+        records.push(r);
+    }
+    let community = NodePath::from_levels(NodeKind::Community, {
+        let mut ids = building.levels();
+        for id in ids.iter_mut().skip(3) {
+            *id = None;
+        }
+        ids
+    })
+    .unwrap();
+    let now = t0 + Duration::hours(2);
+    let t = store
+        .request_tallies(district, &community, t0, t0 + Duration::hours(1), now)
+        .await
+        .unwrap();
+    assert_eq!(t.total, 4);
+    assert_eq!(t.arrive_decided, 4);
+    assert_eq!(t.arrived_on_time, 2);
+    assert_eq!(t.resolve_decided, 4);
+    assert_eq!(t.resolved_on_time, 1);
+    assert_eq!(t.resolved, 3);
+    assert_eq!(t.rated, 2);
+    assert_eq!(t.satisfied, 1);
+    assert!((t.handling_minutes_sum - 120.0).abs() < 1e-9);
+    assert_eq!(t.handling_minutes_median, Some(40.0));
+    assert_eq!(t.breaches, 1);
+    // Another period, or a place elsewhere, counts nothing.
+    let empty = store
+        .request_tallies(district, &community, t0 - Duration::hours(1), t0, now)
+        .await
+        .unwrap();
+    assert_eq!(empty.total, 0);
+    assert_eq!(empty.handling_minutes_median, None);
+    // Users granted at a node, for notifications.
+    let grid = building.at(NodeKind::Grid).unwrap();
+    let granted = store.users_granted_at(district, grid).await.unwrap();
+    assert_eq!(granted.len(), 1, "the grid worker of the first grid");
+}
