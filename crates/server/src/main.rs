@@ -396,8 +396,10 @@ async fn serve(
     };
     let state = AppState::new(store.clone(), Arc::new(SystemClock), web_settings, is_demo);
     // Deadlines fire while the server runs; a restart picks up whatever fell due meanwhile.
-    let scheduler =
-        mulin_web::requests::spawn_scheduler(state.clone(), mulin_web::requests::DEFAULT_SWEEP_EVERY);
+    let scheduler = mulin_web::requests::spawn_scheduler(
+        state.clone(),
+        mulin_web::requests::DEFAULT_SWEEP_EVERY,
+    );
     let app = Application::build(listen, state)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

@@ -17,7 +17,9 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 use tracing::instrument;
 
-use crate::rows::{corrupt, extra_from_text, extra_to_text, instant, millis, uuid_text, LEVEL_COLUMNS};
+use crate::rows::{
+    corrupt, extra_from_text, extra_to_text, instant, millis, uuid_text, LEVEL_COLUMNS,
+};
 use crate::sql::{get, Arg, Sql};
 use crate::store::{execute_in, id_text, parse_optional, push_page};
 use crate::{map_err, SqlStore};
@@ -58,9 +60,7 @@ fn request_args(r: &RequestRecord) -> Vec<Arg> {
             .iter()
             .map(|id| Arg::Text(id.map(|id| id.to_string()))),
     );
-    let handling = r
-        .resolved_at
-        .map(|at| millis(at) - millis(r.received_at));
+    let handling = r.resolved_at.map(|at| millis(at) - millis(r.received_at));
     args.extend([
         Arg::from(r.address.clone()),
         Arg::from(r.position.map(|p| p.lon)),
@@ -315,7 +315,11 @@ impl RequestStore for SqlStore {
             .push(" AND request_id = ")
             .bind(id.to_string())
             .push(" ORDER BY seq");
-        self.fetch_all(&sql).await?.iter().map(event_from_row).collect()
+        self.fetch_all(&sql)
+            .await?
+            .iter()
+            .map(event_from_row)
+            .collect()
     }
 
     #[instrument(skip_all, fields(id = %request.id, expected_seq))]

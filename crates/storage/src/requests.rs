@@ -88,13 +88,11 @@ impl RequestRecord {
                 .then_some(self.arrive_due),
             resolve: (open && self.resolved_at.is_none() && !self.resolve_breached)
                 .then_some(self.resolve_due),
-            whistle: self
-                .whistle_due
-                .filter(|_| {
-                    self.state.whistle_open
-                        && !self.state.whistle_acknowledged
-                        && !self.whistle_breached
-                }),
+            whistle: self.whistle_due.filter(|_| {
+                self.state.whistle_open
+                    && !self.state.whistle_acknowledged
+                    && !self.whistle_breached
+            }),
         }
     }
 

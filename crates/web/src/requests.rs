@@ -258,9 +258,9 @@ pub async fn take_in(
         _ => description.chars().take(30).collect(),
     };
     let reporter_phone = match input.reporter_phone.as_deref().map(str::trim) {
-        Some(phone) if !phone.is_empty() => Some(
-            Phone::parse(phone).map_err(|_| WebError::Invalid("request.error.phone"))?,
-        ),
+        Some(phone) if !phone.is_empty() => {
+            Some(Phone::parse(phone).map_err(|_| WebError::Invalid("request.error.phone"))?)
+        }
         _ => None,
     };
     let reporter_name = input
@@ -276,11 +276,8 @@ pub async fn take_in(
     }
     let now = state.clock.now();
     let severity = input.severity.unwrap_or(service.severity);
-    let deadlines = policy_for(place.at(NodeKind::Community)).deadlines(
-        severity,
-        now,
-        &state.calendar,
-    );
+    let deadlines =
+        policy_for(place.at(NodeKind::Community)).deadlines(severity, now, &state.calendar);
     let routed = place.at(NodeKind::Grid).is_some();
     let (status, level) = if routed {
         (RequestStatus::Dispatched, EscalationLevel::Grid)
@@ -348,10 +345,7 @@ pub async fn take_in(
     let users = recipients(state, district, &record.place, level).await?;
     let kind = if routed { "dispatched" } else { "queued" };
     let notes = notifications(&record, &users, kind, now);
-    state
-        .store
-        .insert_request(&record, &events, &notes)
-        .await?;
+    state.store.insert_request(&record, &events, &notes).await?;
     Ok(record)
 }
 
@@ -465,7 +459,9 @@ fn may_issue(auth: &AuthUser, request: &RequestRecord, command: &Command) -> boo
         Actor::Liaison => request.whistle_liaison == Some(auth.user.id),
         Actor::Submitter => {
             request.submitted_by == Some(auth.user.id)
-                || auth.principal.allows(Action::ManageRequests, &request.place)
+                || auth
+                    .principal
+                    .allows(Action::ManageRequests, &request.place)
         }
         actor => actor
             .action()
@@ -543,10 +539,7 @@ pub async fn command(
             }
             data.push((
                 "late",
-                request
-                    .whistle_due
-                    .is_some_and(|due| now > due)
-                    .to_string(),
+                request.whistle_due.is_some_and(|due| now > due).to_string(),
             ));
         }
         Command::RequestExtension { minutes, .. } => {
@@ -846,12 +839,12 @@ pub async fn stats(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<(RequestStats, RequestStats), WebError> {
-    if to <= from {
-        return Err(WebError::Invalid("request.error.period"));
-    }
     let node = state.store.node(auth.user.district, under).await?;
     if !auth.principal.allows(Action::ViewRequestStats, &node.path) {
         return Err(WebError::NotFound);
+    }
+    if to <= from {
+        return Err(WebError::Invalid("request.error.period"));
     }
     let now = state.clock.now();
     let district = auth.user.district;

@@ -115,7 +115,7 @@ async fn requests_read_back_change_by_compare_and_set_and_stay_in_scope() {
         read: false,
     };
     store
-        .insert_request(&r, &[received(t0)], &[note.clone()])
+        .insert_request(&r, &[received(t0)], std::slice::from_ref(&note))
         .await
         .unwrap();
     assert_eq!(store.request(district, r.id).await.unwrap(), r);
@@ -123,9 +123,16 @@ async fn requests_read_back_change_by_compare_and_set_and_stay_in_scope() {
         store.request_events(district, r.id).await.unwrap(),
         vec![received(t0)]
     );
-    assert_eq!(store.notifications(user, true, 10).await.unwrap(), vec![note]);
+    assert_eq!(
+        store.notifications(user, true, 10).await.unwrap(),
+        vec![note]
+    );
     store.mark_notifications_read(user).await.unwrap();
-    assert!(store.notifications(user, true, 10).await.unwrap().is_empty());
+    assert!(store
+        .notifications(user, true, 10)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(store.notifications(user, false, 10).await.unwrap().len(), 1);
 
     // A change lands only on the version it was made from.
@@ -168,22 +175,47 @@ async fn requests_read_back_change_by_compare_and_set_and_stay_in_scope() {
         ids
     })
     .unwrap();
-    let mine = store.search_requests(district, &[grid], &filter()).await.unwrap();
-    assert_eq!(mine.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![r.id]);
-    assert!(store.search_requests(district, &[], &filter()).await.unwrap().items.is_empty());
+    let mine = store
+        .search_requests(district, &[grid], &filter())
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.items.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![r.id]
+    );
+    assert!(store
+        .search_requests(district, &[], &filter())
+        .await
+        .unwrap()
+        .items
+        .is_empty());
     let inbox = RequestFilter {
         whistle_liaison: Some(user),
         ..filter()
     };
-    assert_eq!(store.search_requests(district, &[], &inbox).await.unwrap().items.len(), 1);
+    assert_eq!(
+        store
+            .search_requests(district, &[], &inbox)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
     let district_path = NodePath::root(here.district());
     let open = RequestFilter {
         open_only: true,
         order: RequestOrder::Newest,
         ..filter()
     };
-    let all = store.search_requests(district, &[district_path], &open).await.unwrap();
-    assert_eq!(all.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![other.id, r.id]);
+    let all = store
+        .search_requests(district, &[district_path], &open)
+        .await
+        .unwrap();
+    assert_eq!(
+        all.items.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![other.id, r.id]
+    );
 
     // The scheduler's poll: only what is owed by then, earliest first.
     assert!(store.due_requests(t0, 10).await.unwrap().is_empty());
@@ -231,7 +263,10 @@ async fn tallies_count_what_happened_in_the_period() {
             1 => Some(Rating::new(2).unwrap()),
             _ => None,
         };
-        store.insert_request(&r, &[received(r.received_at)], &[]).await.unwrap();
+        store
+            .insert_request(&r, &[received(r.received_at)], &[])
+            .await
+            .unwrap();
         records.push(r);
     }
     let community = NodePath::from_levels(NodeKind::Community, {

@@ -135,7 +135,11 @@ impl CreateRequest {
             _ => return Err(WebError::Invalid("request.error.position")),
         };
         Ok(NewRequest {
-            channel: parse_code(self.channel.as_deref(), Channel::parse, "request.error.channel")?,
+            channel: parse_code(
+                self.channel.as_deref(),
+                Channel::parse,
+                "request.error.channel",
+            )?,
             severity: parse_code(
                 self.severity.as_deref(),
                 Severity::parse,

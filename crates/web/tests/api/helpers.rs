@@ -49,6 +49,9 @@ pub async fn spawn_app_with(settings: WebSettings) -> TestApp {
     store.mark_demo().await.unwrap();
     let clock = Arc::new(ManualClock::new(test_now()));
     let state = AppState::new(store.clone(), clock.clone(), settings, true);
+    // The deadline scheduler runs as in production, only more often, so a test that moves
+    // the clock sees breaches within a few polls.
+    mulin_web::requests::spawn_scheduler(state.clone(), std::time::Duration::from_millis(50));
     let app = Application::build("127.0.0.1:0", state).await.unwrap();
     let base = format!("http://{}", app.local_addr().unwrap());
     tokio::spawn(app.run_until(std::future::pending()));
@@ -111,6 +114,38 @@ impl TestApp {
         let status = res.status();
         let body = res.json::<Value>().await.unwrap_or(Value::Null);
         (status, body)
+    }
+
+    /// A JSON POST with a bearer token; the status and the JSON answer (or null).
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let res = reqwest::Client::new()
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.json::<Value>().await.unwrap_or(Value::Null))
+    }
+
+    /// The node a demo account's (first) role is granted at.
+    pub fn granted_node(&self, username: &str) -> mulin_domain::tree::NodePath {
+        let (_, grants) = self
+            .demo
+            .dataset
+            .users
+            .iter()
+            .find(|(user, _)| user.username == username)
+            .unwrap_or_else(|| panic!("no demo account {username}"));
+        let node = grants[0].1;
+        self.demo
+            .dataset
+            .nodes
+            .iter()
+            .find(|n| n.path.id() == node)
+            .unwrap()
+            .path
     }
 
     /// Logs a browser in through the form; returns it with its session cookie.

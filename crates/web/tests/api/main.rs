@@ -10,4 +10,5 @@ mod helpers;
 mod authz;
 mod pages;
 mod registry;
+mod requests;
 mod security;
