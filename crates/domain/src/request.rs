@@ -225,6 +225,9 @@ pub fn service_type(code: &str) -> Option<&'static ServiceType> {
 pub struct Rating(u8);
 
 impl Rating {
+    /// Five stars.
+    pub const BEST: Rating = Rating(5);
+
     /// Checks 1..=5.
     pub fn new(stars: u8) -> Result<Rating, TransitionError> {
         if (1..=5).contains(&stars) {

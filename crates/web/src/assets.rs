@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
     let swagger_js = asset(JS, include_bytes!("../assets/vendor/swagger-ui-bundle.js"));
     let swagger_css = asset(CSS, include_bytes!("../assets/vendor/swagger-ui.css"));
     let swagger_init = asset(JS, include_bytes!("../assets/swagger-init.js"));
+    let countdown = asset(JS, include_bytes!("../assets/countdown.js"));
     Router::new()
         .route("/assets/app.css", get(move || async move { app_css }))
         .route(
@@ -46,5 +47,9 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/assets/swagger-init.js",
             get(move || async move { swagger_init }),
+        )
+        .route(
+            "/assets/countdown.js",
+            get(move || async move { countdown }),
         )
 }

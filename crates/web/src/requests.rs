@@ -454,7 +454,7 @@ fn transition_error(err: TransitionError) -> WebError {
 }
 
 /// Whether the caller may issue `command` on `request`.
-fn may_issue(auth: &AuthUser, request: &RequestRecord, command: &Command) -> bool {
+pub fn may_issue(auth: &AuthUser, request: &RequestRecord, command: &Command) -> bool {
     match command.actor() {
         Actor::Liaison => request.whistle_liaison == Some(auth.user.id),
         Actor::Submitter => {

@@ -23,6 +23,8 @@ use crate::i18n::{Lang, Tr};
 use crate::views::{CountsView, Disclosure, ResidentView};
 use crate::AppState;
 
+mod requests;
+
 /// The page routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -36,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/residents/{id}/reveal", post(view_reveal_post))
         .route("/search", get(view_search_get))
         .route("/audit", get(view_audit_get))
+        .merge(requests::routes())
 }
 
 /// What every page's frame needs.

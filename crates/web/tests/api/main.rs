@@ -10,5 +10,6 @@ mod helpers;
 mod authz;
 mod pages;
 mod registry;
+mod request_pages;
 mod requests;
 mod security;
