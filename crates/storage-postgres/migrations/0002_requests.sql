@@ -84,3 +84,19 @@ CREATE TABLE notifications (
     PRIMARY KEY (district_id, id)
 );
 CREATE INDEX notifications_by_user ON notifications (user_id, at);
+
+-- A community's own deadline policy (none: the default "1341"). Each limit is stored as
+-- "<kind>:<amount>", e.g. "clock:15" or "working_days:7".
+CREATE TABLE deadline_policies (
+    district_id TEXT COLLATE "C" NOT NULL,
+    community_id TEXT COLLATE "C" NOT NULL,
+    arrive TEXT COLLATE "C" NOT NULL,
+    resolve_ordinary TEXT COLLATE "C" NOT NULL,
+    resolve_complex TEXT COLLATE "C" NOT NULL,
+    resolve_major TEXT COLLATE "C" NOT NULL,
+    whistle_acknowledge TEXT COLLATE "C" NOT NULL,
+    verify TEXT COLLATE "C" NOT NULL,
+    max_extensions BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (district_id, community_id)
+);

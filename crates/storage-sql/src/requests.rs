@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use mulin_domain::deadline::{EscalationLevel, Severity};
+use mulin_domain::deadline::{
+    DeadlinePolicy, DeadlinePolicyParts, EscalationLevel, Limit, LimitKind, Severity,
+};
 use mulin_domain::ids::{DistrictId, NodeId, NotificationId, RequestId, UserId};
 use mulin_domain::org::Department;
 use mulin_domain::person::Phone;
@@ -273,6 +275,29 @@ fn push_tally_filter(
         .push(" AND received_at < ")
         .bind(millis(to));
 }
+
+fn limit_text(limit: Limit) -> Arg {
+    Arg::from(format!("{}:{}", limit.kind().as_str(), limit.amount()))
+}
+
+fn limit_from_row(row: &AnyRow, column: &str) -> StoreResult<Limit> {
+    let text: String = get(row, column)?;
+    let (kind, amount) = text
+        .split_once(':')
+        .ok_or_else(|| corrupt(format!("{column}: {text}")))?;
+    let kind = LimitKind::parse(kind).map_err(corrupt)?;
+    let amount: u32 = amount.parse().map_err(corrupt)?;
+    Limit::from_parts(kind, amount).map_err(corrupt)
+}
+
+const POLICY_COLUMNS: [&str; 6] = [
+    "arrive",
+    "resolve_ordinary",
+    "resolve_complex",
+    "resolve_major",
+    "whistle_acknowledge",
+    "verify",
+];
 
 #[async_trait]
 impl RequestStore for SqlStore {
@@ -555,6 +580,71 @@ impl RequestStore for SqlStore {
     async fn mark_notifications_read(&self, user: UserId) -> StoreResult<()> {
         let mut sql = Sql::new("UPDATE notifications SET is_read = 1 WHERE user_id = ");
         sql.bind(user.to_string()).push(" AND is_read = 0");
+        self.execute(&sql).await?;
+        Ok(())
+    }
+
+    async fn deadline_policy(
+        &self,
+        district: DistrictId,
+        community: NodeId,
+    ) -> StoreResult<Option<DeadlinePolicy>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {}, max_extensions FROM deadline_policies WHERE district_id = ",
+            POLICY_COLUMNS.join(", ")
+        ));
+        sql.bind(district.to_string())
+            .push(" AND community_id = ")
+            .bind(community.to_string());
+        let Some(row) = self.fetch_all(&sql).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        let max_extensions: i64 = get(&row, "max_extensions")?;
+        let parts = DeadlinePolicyParts {
+            arrive: limit_from_row(&row, "arrive")?,
+            resolve_ordinary: limit_from_row(&row, "resolve_ordinary")?,
+            resolve_complex: limit_from_row(&row, "resolve_complex")?,
+            resolve_major: limit_from_row(&row, "resolve_major")?,
+            whistle_acknowledge: limit_from_row(&row, "whistle_acknowledge")?,
+            verify: limit_from_row(&row, "verify")?,
+            max_extensions: u32::try_from(max_extensions).map_err(corrupt)?,
+        };
+        DeadlinePolicy::new(parts).map(Some).map_err(corrupt)
+    }
+
+    async fn set_deadline_policy(
+        &self,
+        district: DistrictId,
+        community: NodeId,
+        policy: &DeadlinePolicy,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let p = policy.parts();
+        let mut sql = Sql::new(&format!(
+            "INSERT INTO deadline_policies (district_id, community_id, {}, max_extensions, \
+             updated_at) VALUES ",
+            POLICY_COLUMNS.join(", ")
+        ));
+        sql.bind_row(vec![
+            id_text(district),
+            id_text(community),
+            limit_text(p.arrive),
+            limit_text(p.resolve_ordinary),
+            limit_text(p.resolve_complex),
+            limit_text(p.resolve_major),
+            limit_text(p.whistle_acknowledge),
+            limit_text(p.verify),
+            Arg::from(i64::from(p.max_extensions)),
+            Arg::from(millis(at)),
+        ]);
+        sql.push(" ON CONFLICT (district_id, community_id) DO UPDATE SET ");
+        for column in POLICY_COLUMNS {
+            sql.push(column)
+                .push(" = excluded.")
+                .push(column)
+                .push(", ");
+        }
+        sql.push("max_extensions = excluded.max_extensions, updated_at = excluded.updated_at");
         self.execute(&sql).await?;
         Ok(())
     }

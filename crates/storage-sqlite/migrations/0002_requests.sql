@@ -84,3 +84,19 @@ CREATE TABLE notifications (
     PRIMARY KEY (district_id, id)
 );
 CREATE INDEX notifications_by_user ON notifications (user_id, at);
+
+-- A community's own deadline policy (none: the default "1341"). Each limit is stored as
+-- "<kind>:<amount>", e.g. "clock:15" or "working_days:7".
+CREATE TABLE deadline_policies (
+    district_id TEXT NOT NULL,
+    community_id TEXT NOT NULL,
+    arrive TEXT NOT NULL,
+    resolve_ordinary TEXT NOT NULL,
+    resolve_complex TEXT NOT NULL,
+    resolve_major TEXT NOT NULL,
+    whistle_acknowledge TEXT NOT NULL,
+    verify TEXT NOT NULL,
+    max_extensions INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (district_id, community_id)
+);

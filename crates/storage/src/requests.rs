@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use mulin_domain::deadline::Severity;
+use mulin_domain::deadline::{DeadlinePolicy, Severity};
 use mulin_domain::ids::{DistrictId, NodeId, NotificationId, RequestId, UserId};
 use mulin_domain::org::Department;
 use mulin_domain::person::Phone;
@@ -275,4 +275,20 @@ pub trait RequestStore {
 
     /// Marks an account's notifications read.
     async fn mark_notifications_read(&self, user: UserId) -> StoreResult<()>;
+
+    /// A community's own deadline policy, if it set one.
+    async fn deadline_policy(
+        &self,
+        district: DistrictId,
+        community: NodeId,
+    ) -> StoreResult<Option<DeadlinePolicy>>;
+
+    /// Sets (or replaces) a community's deadline policy.
+    async fn set_deadline_policy(
+        &self,
+        district: DistrictId,
+        community: NodeId,
+        policy: &DeadlinePolicy,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }

@@ -94,10 +94,18 @@ fn text_field(
     Ok(text.to_owned())
 }
 
-/// The deadline policy of a community. Every community runs the default "1341" until it
-/// sets its own.
-fn policy_for(_community: Option<NodeId>) -> DeadlinePolicy {
-    DeadlinePolicy::default_1341()
+/// The deadline policy of the community a place lies in: its own if it set one, else the
+/// default "1341".
+pub async fn policy_for(
+    state: &AppState,
+    district: DistrictId,
+    place: &NodePath,
+) -> Result<DeadlinePolicy, WebError> {
+    Ok(match place.at(NodeKind::Community) {
+        Some(community) => state.store.deadline_policy(district, community).await?,
+        None => None,
+    }
+    .unwrap_or_else(DeadlinePolicy::default_1341))
 }
 
 /// Where a new request is: its place in the tree and whether it reached a grid.
@@ -277,7 +285,9 @@ pub async fn take_in(
     let now = state.clock.now();
     let severity = input.severity.unwrap_or(service.severity);
     let deadlines =
-        policy_for(place.at(NodeKind::Community)).deadlines(severity, now, &state.calendar);
+        policy_for(state, district, &place)
+            .await?
+            .deadlines(severity, now, &state.calendar);
     let routed = place.at(NodeKind::Grid).is_some();
     let (status, level) = if routed {
         (RequestStatus::Dispatched, EscalationLevel::Grid)
@@ -523,7 +533,8 @@ pub async fn command(
             next.whistle_liaison = liaison;
             next.whistle_breached = false;
             next.whistle_due = Some(
-                policy_for(request.place.at(NodeKind::Community))
+                policy_for(state, request.district, &request.place)
+                    .await?
                     .whistle_acknowledge_by(now, &state.calendar),
             );
             data.push(("department", department.as_str().to_owned()));
@@ -559,7 +570,8 @@ pub async fn command(
                     arrive_by: request.arrive_due,
                     resolve_by: request.resolve_due,
                 };
-                let extended = policy_for(request.place.at(NodeKind::Community))
+                let extended = policy_for(state, request.district, &request.place)
+                    .await?
                     .extend(
                         current,
                         u32::try_from(granted).unwrap_or(u32::MAX),
@@ -593,7 +605,8 @@ pub async fn command(
         // Reopened work gets a fresh resolve deadline from now, by the same policy.
         next.resolved_at = None;
         next.closed_at = None;
-        next.resolve_due = policy_for(request.place.at(NodeKind::Community))
+        next.resolve_due = policy_for(state, request.district, &request.place)
+            .await?
             .deadlines(request.severity, now, &state.calendar)
             .resolve_by;
         next.resolve_breached = false;
@@ -866,3 +879,75 @@ pub async fn stats(
 /// The scheduler's period when none is configured: a breach is recorded within about this
 /// long of its deadline.
 pub const DEFAULT_SWEEP_EVERY: Duration = Duration::from_millis(500);
+
+/// A community's deadline policy as the caller may read it, and whether it is the default.
+pub async fn community_policy(
+    state: &AppState,
+    auth: &AuthUser,
+    community: NodeId,
+) -> Result<(DeadlinePolicy, bool), WebError> {
+    let node = community_node(state, auth, community, Action::ViewRequests).await?;
+    let own = state
+        .store
+        .deadline_policy(auth.user.district, node.path.id())
+        .await?;
+    let is_default = own.is_none();
+    Ok((own.unwrap_or_else(DeadlinePolicy::default_1341), is_default))
+}
+
+/// Sets a community's deadline policy (community staff and above), audited. New requests
+/// use it at once; requests already taken in keep the deadlines they were given.
+pub async fn set_community_policy(
+    state: &AppState,
+    auth: &AuthUser,
+    community: NodeId,
+    parts: mulin_domain::deadline::DeadlinePolicyParts,
+) -> Result<DeadlinePolicy, WebError> {
+    let node = community_node(state, auth, community, Action::ManageRequests).await?;
+    let policy = DeadlinePolicy::new(parts).map_err(|err| {
+        WebError::Invalid(match err {
+            mulin_domain::deadline::PolicyError::Limit { .. } => "policy.error.limit",
+            mulin_domain::deadline::PolicyError::SeverityOrder { .. } => "policy.error.order",
+            mulin_domain::deadline::PolicyError::TooManyExtensions { .. } => {
+                "policy.error.extensions"
+            }
+        })
+    })?;
+    let now = state.clock.now();
+    state
+        .store
+        .set_deadline_policy(auth.user.district, node.path.id(), &policy, now)
+        .await?;
+    let p = policy.parts();
+    state
+        .audit(
+            auth,
+            "deadline_policy.set",
+            ("node", &node.path.id().to_string()),
+            &format!(
+                "arrive {:?}; resolve {:?}/{:?}/{:?}; whistle {:?}; verify {:?}; extensions {}",
+                p.arrive,
+                p.resolve_ordinary,
+                p.resolve_complex,
+                p.resolve_major,
+                p.whistle_acknowledge,
+                p.verify,
+                p.max_extensions
+            ),
+        )
+        .await?;
+    Ok(policy)
+}
+
+async fn community_node(
+    state: &AppState,
+    auth: &AuthUser,
+    community: NodeId,
+    action: Action,
+) -> Result<mulin_storage::NodeRecord, WebError> {
+    let node = state.store.node(auth.user.district, community).await?;
+    if node.path.kind() != NodeKind::Community || !auth.principal.allows(action, &node.path) {
+        return Err(WebError::NotFound);
+    }
+    Ok(node)
+}

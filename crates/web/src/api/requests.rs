@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use mulin_domain::deadline::Severity;
+use mulin_domain::deadline::{DeadlinePolicy, DeadlinePolicyParts, Limit, LimitKind, Severity};
 use mulin_domain::ids::{NodeId, RequestId};
 use mulin_domain::org::Department;
 use mulin_domain::policy::Action;
@@ -34,13 +34,17 @@ pub fn routes() -> Router<AppState> {
         .route("/stats/requests", get(stats))
         .route("/notifications", get(notifications))
         .route("/notifications/read", post(read_notifications))
+        .route(
+            "/communities/{id}/deadline-policy",
+            get(get_policy).put(put_policy),
+        )
 }
 
 /// The request part of the OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(services, create, list, one, act, stats, notifications, read_notifications),
-    components(schemas(ServiceView, CreateRequest, RequestView, RequestPage, RequestDetail, EventView, ActionRequest, StatsView, PeriodStats, NotificationView)),
+    paths(services, create, list, one, act, stats, notifications, read_notifications, get_policy, put_policy),
+    components(schemas(PolicyView, PolicyBody, LimitView, ServiceView, CreateRequest, RequestView, RequestPage, RequestDetail, EventView, ActionRequest, StatsView, PeriodStats, NotificationView)),
     tags((name = "requests", description = "Residents' requests, the 1341 deadlines, whistles and KPIs"))
 )]
 pub struct RequestsApi;
@@ -562,4 +566,122 @@ async fn read_notifications(
 ) -> Result<StatusCode, WebError> {
     state.store.mark_notifications_read(auth.user.id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A deadline: `kind` is `clock` (minutes on the clock), `working_minutes` (minutes within
+/// working hours of working days) or `working_days` (to the close of the n-th working day
+/// after the day received, on China's holiday calendar with its make-up days).
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+pub struct LimitView {
+    /// `clock`, `working_minutes` or `working_days`.
+    pub kind: String,
+    /// Minutes or days.
+    pub amount: u32,
+}
+
+impl From<Limit> for LimitView {
+    fn from(limit: Limit) -> LimitView {
+        LimitView {
+            kind: limit.kind().as_str().to_owned(),
+            amount: limit.amount(),
+        }
+    }
+}
+
+impl LimitView {
+    fn limit(&self) -> Result<Limit, WebError> {
+        let kind =
+            LimitKind::parse(&self.kind).map_err(|_| WebError::Invalid("policy.error.kind"))?;
+        Limit::from_parts(kind, self.amount).map_err(|_| WebError::Invalid("policy.error.limit"))
+    }
+}
+
+/// A community's deadline policy (default "1341": on site in 10 minutes, ordinary problems
+/// solved in 30 minutes, complex in 4 hours, major ones planned within a day).
+#[derive(Serialize, ToSchema)]
+pub struct PolicyView {
+    /// The community.
+    pub community_id: String,
+    /// Whether the community runs the default.
+    pub is_default: bool,
+    /// The limits.
+    #[serde(flatten)]
+    pub policy: PolicyBody,
+}
+
+/// The limits of a deadline policy.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PolicyBody {
+    /// On site (or first contact), from receipt.
+    pub arrive: LimitView,
+    /// An ordinary problem solved, from receipt.
+    pub resolve_ordinary: LimitView,
+    /// A complex problem solved, from receipt.
+    pub resolve_complex: LimitView,
+    /// A major problem given a plan, from receipt.
+    pub resolve_major: LimitView,
+    /// A whistled department reports, from the whistle.
+    pub whistle_acknowledge: LimitView,
+    /// Verification and revisit, from resolution.
+    pub verify: LimitView,
+    /// Extensions one request may get.
+    pub max_extensions: u32,
+}
+
+impl From<&DeadlinePolicy> for PolicyBody {
+    fn from(policy: &DeadlinePolicy) -> PolicyBody {
+        let p = policy.parts();
+        PolicyBody {
+            arrive: p.arrive.into(),
+            resolve_ordinary: p.resolve_ordinary.into(),
+            resolve_complex: p.resolve_complex.into(),
+            resolve_major: p.resolve_major.into(),
+            whistle_acknowledge: p.whistle_acknowledge.into(),
+            verify: p.verify.into(),
+            max_extensions: p.max_extensions,
+        }
+    }
+}
+
+/// A community's deadline policy.
+#[utoipa::path(get, path = "/api/v1/communities/{id}/deadline-policy", tag = "requests", params(("id" = String, Path, description = "Community id")), security(("bearer" = [])),
+    responses((status = 200, body = PolicyView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_policy(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<PolicyView>, WebError> {
+    let (policy, is_default) = requests::community_policy(&state, &auth, parse_id(&id)?).await?;
+    Ok(Json(PolicyView {
+        community_id: id,
+        is_default,
+        policy: PolicyBody::from(&policy),
+    }))
+}
+
+/// Sets a community's deadline policy (community staff and above; audited). New requests
+/// get it at once; requests already taken in keep their deadlines.
+#[utoipa::path(put, path = "/api/v1/communities/{id}/deadline-policy", tag = "requests", params(("id" = String, Path, description = "Community id")), request_body = PolicyBody, security(("bearer" = [])),
+    responses((status = 200, body = PolicyView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_policy(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    Json(body): Json<PolicyBody>,
+) -> Result<Json<PolicyView>, WebError> {
+    let parts = DeadlinePolicyParts {
+        arrive: body.arrive.limit()?,
+        resolve_ordinary: body.resolve_ordinary.limit()?,
+        resolve_complex: body.resolve_complex.limit()?,
+        resolve_major: body.resolve_major.limit()?,
+        whistle_acknowledge: body.whistle_acknowledge.limit()?,
+        verify: body.verify.limit()?,
+        max_extensions: body.max_extensions,
+    };
+    let policy = requests::set_community_policy(&state, &auth, parse_id(&id)?, parts).await?;
+    Ok(Json(PolicyView {
+        community_id: id,
+        is_default: false,
+        policy: PolicyBody::from(&policy),
+    }))
 }

@@ -656,3 +656,75 @@ async fn the_catalogue_and_the_openapi_document_describe_requests() {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
 }
+
+#[tokio::test]
+async fn each_community_sets_its_own_deadlines_even_in_working_days() {
+    let app = spawn_app().await;
+    let community = app.community(0).path.id();
+    let path = format!("/api/v1/communities/{community}/deadline-policy");
+    let shequ = app.token("shequ1").await;
+    let (status, policy) = app.get(Some(&shequ), &path).await;
+    assert_eq!(status, StatusCode::OK, "{policy}");
+    assert_eq!(policy["is_default"], true);
+    assert_eq!(policy["arrive"], json!({"kind": "clock", "amount": 10}));
+    // Seed 002's community: 15 minutes to arrive; hotline-style 7 working days for complex.
+    let mut body = policy.clone();
+    body["arrive"]["amount"] = json!(15);
+    body["resolve_complex"] = json!({"kind": "working_days", "amount": 7});
+    body["resolve_major"] = json!({"kind": "working_days", "amount": 10});
+    let res = reqwest::Client::new()
+        .put(app.url(&path))
+        .bearer_auth(&shequ)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let w = app.token("wangge01").await;
+    let created = submit(
+        &app,
+        &w,
+        json!({"service_code": "heating", "description": "暖气不热",
+               "address_node_id": building_in_grid(&app, 0)}),
+    )
+    .await;
+    // Received Monday 2026-11-23 20:00 China time: the 7th working day after is Wednesday
+    // 2 December, due at the close of work (17:30 China time).
+    assert_eq!(created["resolve_due"], "2026-12-02T09:30:00Z");
+    let received =
+        chrono::DateTime::parse_from_rfc3339(created["received_at"].as_str().unwrap()).unwrap();
+    let arrive =
+        chrono::DateTime::parse_from_rfc3339(created["arrive_due"].as_str().unwrap()).unwrap();
+    assert_eq!(arrive - received, Duration::minutes(15));
+    // Other communities keep the default.
+    let other = app.community(1).path.id();
+    let (_, theirs) = app
+        .get(
+            Some(&app.token("admin").await),
+            &format!("/api/v1/communities/{other}/deadline-policy"),
+        )
+        .await;
+    assert_eq!(theirs["is_default"], true);
+    // Nonsense is refused: a complex problem may not get less time than an ordinary one.
+    let mut bad = policy.clone();
+    bad["resolve_complex"] = json!({"kind": "clock", "amount": 5});
+    let res = reqwest::Client::new()
+        .put(app.url(&path))
+        .bearer_auth(&shequ)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A grid worker, or another community's staff, cannot change it.
+    for user in ["wangge01", "shequ2"] {
+        let res = reqwest::Client::new()
+            .put(app.url(&path))
+            .bearer_auth(app.token(user).await)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{user}");
+    }
+}
