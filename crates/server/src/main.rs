@@ -417,6 +417,9 @@ async fn serve(
             .unwrap_or_else(|| "(see the password printed when the demo was generated)".into());
         println!("这是演示数据库 — THIS IS A DEMO DATABASE: the accounts below exist only here.");
         println!("  admin (区管理员)  jiedao (街道)  shequ1…shequ5 (社区)  wangge01…wangge27 (网格员)  jumin (居民)");
+        println!(
+            "  bumen1…bumen7 (社区1的部门片区联系人: 城管 消防 电力 自来水 环卫 公安 市场监管)"
+        );
         println!("  password / 密码: {}", password.trim());
     }
     println!("  API: http://{addr}/api/v1/docs");

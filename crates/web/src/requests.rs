@@ -119,8 +119,17 @@ async fn route(
         if node.path.kind() < NodeKind::Community {
             return Err(WebError::Invalid("request.error.place"));
         }
-        let address = node.address.clone().or_else(|| Some(node.name.clone()));
-        return Ok((node.path, address));
+        // Households carry their full standard address; a building or entrance is named
+        // after its compound ("阳光小区" + "3号楼").
+        let address = match (&node.address, node.path.at(NodeKind::Compound)) {
+            (Some(address), _) => address.clone(),
+            (None, Some(compound)) if compound != node.path.id() => {
+                let compound = state.store.node(district, compound).await?;
+                format!("{}{}", compound.name, node.name)
+            }
+            (None, _) => node.name.clone(),
+        };
+        return Ok((node.path, Some(address)));
     }
     if let Some(id) = input.community {
         let node = state.store.node(district, id).await?;
