@@ -111,6 +111,8 @@ code_enum!(
         Closed = "closed",
         /// 回访.
         Revisited = "revisited",
+        /// Closed as a duplicate of another request.
+        Merged = "merged",
         /// A note, or a recorded step of a major request (方案, 会议, 决议).
         Note = "note",
         /// A deadline passed unmet (written by the scheduler).
@@ -340,6 +342,11 @@ pub enum Command {
         /// The text.
         text: String,
     },
+    /// Staff close a duplicate into the request that carries the work.
+    MergeInto {
+        /// The request that stays.
+        into: crate::ids::RequestId,
+    },
 }
 
 /// Who may issue a command, as a policy action on the request's place.
@@ -390,6 +397,7 @@ impl Command {
             Command::Close => EventKind::Closed,
             Command::Revisit { .. } => EventKind::Revisited,
             Command::Note { .. } => EventKind::Note,
+            Command::MergeInto { .. } => EventKind::Merged,
         }
     }
 
@@ -410,7 +418,8 @@ impl Command {
             | Command::RejectExtension { .. }
             | Command::Verify { .. }
             | Command::Close
-            | Command::Revisit { .. } => Actor::Manager,
+            | Command::Revisit { .. }
+            | Command::MergeInto { .. } => Actor::Manager,
             Command::AcknowledgeWhistle | Command::ReportWhistle { .. } => Actor::Liaison,
             Command::Rate { .. } => Actor::Submitter,
         }
@@ -436,7 +445,8 @@ impl Command {
             | Command::Reassign { .. }
             | Command::AcknowledgeWhistle
             | Command::ApproveExtension
-            | Command::Close => "",
+            | Command::Close
+            | Command::MergeInto { .. } => "",
         }
     }
 }
@@ -672,6 +682,18 @@ pub fn transition(state: RequestState, command: &Command) -> Result<Transition, 
             }
         }
         Command::Note { .. } => {}
+        Command::MergeInto { .. } => {
+            if !matches!(
+                status,
+                S::Received | S::Dispatched | S::SignedFor | S::OnSite
+            ) || state.whistle_open
+            {
+                return Err(wrong());
+            }
+            next.status = S::Closed;
+            next.extension_pending = None;
+            stamps.closed = true;
+        }
     }
     Ok(Transition {
         state: next,
@@ -909,12 +931,15 @@ mod tests {
             Just(Command::Close),
             Just(Command::Revisit { note: "n".into() }),
             Just(Command::Note { text: "t".into() }),
+            Just(Command::MergeInto {
+                into: crate::ids::RequestId::new_v7()
+            }),
         ]
     }
 
     proptest! {
         /// Whatever commands arrive in whatever order, the state stays coherent: a closed
-        /// request was solved first, nothing solved has an open whistle, and a request
+        /// request was solved first (or merged into another), nothing solved has an open whistle, and a request
         /// waiting in the queue sits at the community.
         #[test]
         fn any_command_sequence_keeps_the_state_coherent(
@@ -926,7 +951,8 @@ mod tests {
             for command in &commands {
                 if let Ok(t) = transition(s, command) {
                     if t.stamps.resolved { solved_once = true; }
-                    prop_assert!(!t.stamps.closed || solved_once);
+                    let merged = matches!(command, Command::MergeInto { .. });
+                    prop_assert!(!t.stamps.closed || solved_once || merged);
                     s = t.state;
                 }
                 prop_assert!(!s.whistle_open || s.status.is_open());

@@ -44,6 +44,7 @@ CREATE TABLE requests (
     whistle_liaison TEXT COLLATE "C",
     whistle_due BIGINT,
     whistle_breached BIGINT NOT NULL DEFAULT 0,
+    merged_into TEXT COLLATE "C",
     next_due_at BIGINT,
     seq BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,

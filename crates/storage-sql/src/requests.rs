@@ -32,7 +32,7 @@ const REQUEST_COLUMNS: &str = "district_id, id, place_kind, street_id, community
      title, description, reporter_name, reporter_phone, submitted_by, received_at, arrive_due, \
      resolve_due, arrived_at, resolved_at, closed_at, handling_ms, rating, arrive_breached, \
      resolve_breached, whistle_department, whistle_liaison, whistle_due, whistle_breached, \
-     next_due_at, seq, updated_at";
+     merged_into, next_due_at, seq, updated_at";
 
 /// The column holding the id of a node of `kind` in the `requests` table.
 fn request_level_column(kind: NodeKind) -> &'static str {
@@ -94,6 +94,7 @@ fn request_args(r: &RequestRecord) -> Vec<Arg> {
         Arg::from(r.whistle_liaison.map(|id| id.to_string())),
         opt_millis(r.whistle_due),
         flag(r.whistle_breached),
+        Arg::from(r.merged_into.map(|id| id.to_string())),
         opt_millis(r.next_due_at()),
         Arg::from(r.seq),
         Arg::from(millis(r.updated_at)),
@@ -176,6 +177,7 @@ fn request_from_row(row: &AnyRow) -> StoreResult<RequestRecord> {
         whistle_liaison: opt_id(row, "whistle_liaison")?.map(UserId::from_uuid),
         whistle_due: opt_instant(row, "whistle_due")?,
         whistle_breached: is_set(row, "whistle_breached")?,
+        merged_into: opt_id(row, "merged_into")?.map(RequestId::from_uuid),
         seq: get(row, "seq")?,
         updated_at: instant(row, "updated_at")?,
     })
@@ -266,7 +268,7 @@ fn push_tally_filter(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) {
-    sql.push(" AND ")
+    sql.push(" AND merged_into IS NULL AND ")
         .push(column)
         .push(" = ")
         .bind(scope.id().to_string())
@@ -443,6 +445,34 @@ impl RequestStore for SqlStore {
         push_page(&mut sql, page, per_page);
         self.fetch_page(&sql, page, per_page, request_from_row)
             .await
+    }
+
+    async fn similar_requests(
+        &self,
+        district: DistrictId,
+        community: NodeId,
+        service_code: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<RequestRecord>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests WHERE district_id = "
+        ));
+        sql.bind(district.to_string())
+            .push(" AND community_id = ")
+            .bind(community.to_string())
+            .push(" AND received_at >= ")
+            .bind(millis(since))
+            .push(" AND service_code = ")
+            .bind(service_code)
+            .push(
+                " AND status NOT IN ('solved', 'verified', 'closed') \
+                 ORDER BY received_at DESC LIMIT 20",
+            );
+        self.fetch_all(&sql)
+            .await?
+            .iter()
+            .map(request_from_row)
+            .collect()
     }
 
     async fn due_requests(

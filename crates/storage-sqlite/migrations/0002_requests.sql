@@ -44,6 +44,7 @@ CREATE TABLE requests (
     whistle_liaison TEXT,
     whistle_due INTEGER,
     whistle_breached INTEGER NOT NULL DEFAULT 0,
+    merged_into TEXT,
     next_due_at INTEGER,
     seq INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,

@@ -73,6 +73,8 @@ pub struct RequestRecord {
     pub whistle_due: Option<DateTime<Utc>>,
     /// The open whistle's acknowledgement came late (recorded once).
     pub whistle_breached: bool,
+    /// The request this one was closed into as a duplicate.
+    pub merged_into: Option<RequestId>,
     /// Events written so far (the timeline's length); the optimistic-concurrency check.
     pub seq: i64,
     /// Last change.
@@ -243,12 +245,23 @@ pub trait RequestStore {
         filter: &RequestFilter,
     ) -> StoreResult<Page<RequestRecord>>;
 
+    /// Open requests of the same service in the same community received at or after
+    /// `since`, newest first (at most 20): the candidates for a duplicate.
+    async fn similar_requests(
+        &self,
+        district: DistrictId,
+        community: NodeId,
+        service_code: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<RequestRecord>>;
+
     /// Requests of any district with a deadline owed at or before `now`, earliest first.
     async fn due_requests(&self, now: DateTime<Utc>, limit: u32)
         -> StoreResult<Vec<RequestRecord>>;
 
     /// The counts behind the request KPIs of a subtree, for requests received in
-    /// `[from, to)`, with deadlines judged as of `now`.
+    /// `[from, to)`, with deadlines judged as of `now`. Duplicates merged into another
+    /// request are not counted.
     async fn request_tallies(
         &self,
         district: DistrictId,

@@ -337,6 +337,7 @@ pub async fn take_in(
         whistle_liaison: None,
         whistle_due: None,
         whistle_breached: false,
+        merged_into: None,
         seq: if routed { 2 } else { 1 },
         updated_at: now,
     };
@@ -399,6 +400,61 @@ pub async fn detail(
     let request = view(state, auth, id).await?;
     let events = state.store.request_events(request.district, id).await?;
     Ok((request, events))
+}
+
+/// How close two requests must be to look like the same problem.
+const DUPLICATE_METRES: f64 = 200.0;
+/// How far back a duplicate is looked for.
+const DUPLICATE_HOURS: i64 = 24;
+
+/// Open requests that look like the same problem as `request` — same service, same
+/// community, in the last day, at the same building or within 200 m — for staff to merge.
+/// Empty for callers who cannot merge.
+pub async fn possible_duplicates(
+    state: &AppState,
+    auth: &AuthUser,
+    request: &RequestRecord,
+) -> Result<Vec<RequestRecord>, WebError> {
+    let Some(community) = request.place.at(NodeKind::Community) else {
+        return Ok(Vec::new());
+    };
+    if !request.state.status.is_open()
+        || !auth
+            .principal
+            .allows(Action::ManageRequests, &request.place)
+    {
+        return Ok(Vec::new());
+    }
+    let since = request.received_at - chrono::Duration::hours(DUPLICATE_HOURS);
+    let candidates = state
+        .store
+        .similar_requests(request.district, community, &request.service_code, since)
+        .await?;
+    Ok(candidates
+        .into_iter()
+        .filter(|other| other.id != request.id && near(request, other))
+        .collect())
+}
+
+fn near(a: &RequestRecord, b: &RequestRecord) -> bool {
+    let building = |r: &RequestRecord| r.place.at(NodeKind::Building);
+    if building(a).is_some() && building(a) == building(b) {
+        return true;
+    }
+    match (a.position, b.position) {
+        (Some(p), Some(q)) => metres(p, q) <= DUPLICATE_METRES,
+        _ => false,
+    }
+}
+
+/// Great-circle distance (haversine; plenty for 200 m).
+fn metres(p: mulin_storage::LonLat, q: mulin_storage::LonLat) -> f64 {
+    const EARTH_RADIUS_M: f64 = 6_371_000.0;
+    let (lat1, lat2) = (p.lat.to_radians(), q.lat.to_radians());
+    let dlat = lat2 - lat1;
+    let dlon = (q.lon - p.lon).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * h.sqrt().asin()
 }
 
 /// What a list asks for, before the policy narrows it.
@@ -598,6 +654,18 @@ pub async fn command(
         Command::Rate { rating, .. } => {
             next.rating = Some(*rating);
             data.push(("stars", rating.stars().to_string()));
+        }
+        Command::MergeInto { into } => {
+            let target = view(state, auth, *into).await?;
+            if target.id == request.id
+                || !target.state.status.is_open()
+                || target.place.at(NodeKind::Community) != request.place.at(NodeKind::Community)
+            {
+                return Err(WebError::Invalid("request.error.merge"));
+            }
+            next.merged_into = Some(target.id);
+            data.push(("into", target.id.to_string()));
+            data.push(("into_title", target.title.clone()));
         }
         _ => {}
     }

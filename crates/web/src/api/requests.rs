@@ -271,6 +271,9 @@ pub struct RequestDetail {
     pub request: RequestView,
     /// Every event, oldest first.
     pub events: Vec<EventView>,
+    /// For staff who can merge: open requests that look like the same problem (same
+    /// service and community, last 24 hours, same building or within 200 m).
+    pub possible_duplicates: Vec<RequestView>,
 }
 
 /// One request with its timeline.
@@ -282,9 +285,14 @@ async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<RequestDetail>, WebError> {
     let (request, events) = requests::detail(&state, &auth, parse_id(&id)?).await?;
+    let duplicates = requests::possible_duplicates(&state, &auth, &request).await?;
     Ok(Json(RequestDetail {
         request: RequestView::new(&request, disclosure(&auth, &request)),
         events: events.iter().map(EventView::from).collect(),
+        possible_duplicates: duplicates
+            .iter()
+            .map(|r| RequestView::new(r, disclosure(&auth, r)))
+            .collect(),
     }))
 }
 
@@ -293,7 +301,7 @@ async fn one(
 pub struct ActionRequest {
     /// `dispatch`, `sign_for`, `arrive`, `return`, `reassign`, `escalate`, `whistle`,
     /// `acknowledge_whistle`, `report_whistle`, `request_extension`, `approve_extension`,
-    /// `reject_extension`, `solve`, `verify`, `rate`, `close`, `revisit`, `note`.
+    /// `reject_extension`, `solve`, `verify`, `rate`, `close`, `revisit`, `note`, `merge`.
     pub action: String,
     /// The grid, for `dispatch` and `reassign`.
     pub grid_id: Option<String>,
@@ -308,6 +316,8 @@ pub struct ActionRequest {
     pub passed: Option<bool>,
     /// For `rate`: 1–5.
     pub stars: Option<u8>,
+    /// For `merge`: the request this duplicate is closed into.
+    pub into: Option<String>,
 }
 
 impl ActionRequest {
@@ -358,6 +368,14 @@ impl ActionRequest {
             "close" => Command::Close,
             "revisit" => Command::Revisit { note },
             "note" => Command::Note { text: note },
+            "merge" => Command::MergeInto {
+                into: self
+                    .into
+                    .as_deref()
+                    .ok_or_else(missing)?
+                    .parse()
+                    .map_err(|_| WebError::Invalid("request.error.merge"))?,
+            },
             _ => return Err(WebError::Invalid("request.error.action")),
         })
     }
@@ -385,7 +403,7 @@ pub struct StatsParams {
     pub under: String,
     /// Start of the period (RFC 3339; default 30 days before `to`).
     pub from: Option<String>,
-    /// End of the period, exclusive (RFC 3339; default now).
+    /// End of the period, exclusive (RFC 3339; default: just after now).
     pub to: Option<String>,
 }
 
@@ -482,7 +500,9 @@ async fn stats(
     Query(params): Query<StatsParams>,
 ) -> Result<Json<StatsView>, WebError> {
     let under: NodeId = parse_id(&params.under)?;
-    let to = instant_param(params.to.as_deref())?.unwrap_or_else(|| state.clock.now());
+    // By default up to and including this instant (the period's end is exclusive).
+    let to = instant_param(params.to.as_deref())?
+        .unwrap_or_else(|| state.clock.now() + chrono::Duration::milliseconds(1));
     let from = instant_param(params.from.as_deref())?.unwrap_or(to - chrono::Duration::days(30));
     let (current, previous) = requests::stats(&state, &auth, under, from, to).await?;
     let before = from - (to - from);

@@ -338,6 +338,7 @@ struct RequestPage {
     actions: Vec<ActionOption>,
     departments: Vec<(String, String)>,
     grids: Vec<(String, String)>,
+    duplicates: Vec<RequestRow>,
     error: Option<String>,
 }
 
@@ -350,7 +351,7 @@ fn event_row(t: &Tr, e: &RequestEvent) -> EventRow {
             "level" => Some(t.code("level", value)),
             "deadline" => Some(t.code("deadline", value)),
             "stars" => Some(format!("{value}★")),
-            "grid_name" => Some(value.clone()),
+            "grid_name" | "into_title" => Some(value.clone()),
             _ => None,
         })
         .collect::<Vec<_>>()
@@ -468,8 +469,10 @@ async fn request_page(
     } else {
         Vec::new()
     };
+    let duplicates = requests::possible_duplicates(state, &user.auth, &r).await?;
     let t = &l.t;
     page(&RequestPage {
+        duplicates: duplicates.iter().map(|d| RequestRow::new(t, d)).collect(),
         r: RequestRow::new(t, &r),
         description: r.description.clone(),
         severity: t.code("severity", r.severity.as_str()),
@@ -510,6 +513,7 @@ struct ActionForm {
     grid: Option<String>,
     passed: Option<String>,
     stars: Option<u8>,
+    into: Option<String>,
 }
 
 impl ActionForm {
@@ -558,6 +562,13 @@ impl ActionForm {
             "close" => Command::Close,
             "revisit" => Command::Revisit { note },
             "note" => Command::Note { text: note },
+            "merge" => Command::MergeInto {
+                into: self
+                    .into
+                    .as_deref()
+                    .and_then(|id| id.parse().ok())
+                    .ok_or(WebError::Invalid("request.error.merge"))?,
+            },
             _ => return Err(WebError::Invalid("request.error.action")),
         })
     }
@@ -646,7 +657,7 @@ async fn view_stats_get(
             .map(|p| p.id())
             .ok_or_else(|| with_lang(lang)(WebError::Forbidden))?,
     };
-    let to = state.clock.now();
+    let to = state.clock.now() + chrono::Duration::milliseconds(1);
     let from = to - chrono::Duration::days(query.days.unwrap_or(30).clamp(1, 3660));
     let (now, before): (RequestStats, RequestStats) =
         requests::stats(&state, &user.auth, under, from, to)

@@ -728,3 +728,67 @@ async fn each_community_sets_its_own_deadlines_even_in_working_days() {
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{user}");
     }
 }
+
+#[tokio::test]
+async fn staff_see_likely_duplicates_and_merge_them_out_of_the_figures() {
+    let app = spawn_app().await;
+    let w = app.token("wangge01").await;
+    let building = building_in_grid(&app, 0);
+    let first = submit(
+        &app,
+        &w,
+        json!({"service_code": "sanitation", "description": "垃圾没人清", "address_node_id": building}),
+    )
+    .await;
+    let second = submit(
+        &app,
+        &w,
+        json!({"service_code": "sanitation", "description": "楼下垃圾堆了三天", "address_node_id": building}),
+    )
+    .await;
+    let unrelated = submit(
+        &app,
+        &w,
+        json!({"service_code": "noise", "description": "噪音", "address_node_id": building}),
+    )
+    .await;
+    let (a, b) = (
+        first["id"].as_str().unwrap(),
+        second["id"].as_str().unwrap(),
+    );
+    let shequ = app.token("shequ1").await;
+    let (_, detail) = app
+        .get(Some(&shequ), &format!("/api/v1/requests/{b}"))
+        .await;
+    let dups: Vec<&str> = detail["possible_duplicates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dups,
+        [a],
+        "same service, same building; not the noise complaint"
+    );
+    // A grid worker cannot merge, so is shown none.
+    let (_, theirs) = app.get(Some(&w), &format!("/api/v1/requests/{b}")).await;
+    assert_eq!(theirs["possible_duplicates"], json!([]));
+    let (status, _) = act(&app, &w, b, json!({"action": "merge", "into": a})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = act(&app, &shequ, b, json!({"action": "merge", "into": b})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "not into itself");
+    let merged = ok(&app, &shequ, b, json!({"action": "merge", "into": a})).await;
+    assert_eq!(merged["status"], "closed");
+    assert_eq!(timeline(&app, &shequ, b).await.last().unwrap(), "merged");
+    // The duplicate no longer counts: two requests received, not three.
+    let community = app.community(0).path.id();
+    let (_, stats) = app
+        .get(
+            Some(&shequ),
+            &format!("/api/v1/stats/requests?under={community}"),
+        )
+        .await;
+    assert_eq!(stats["total"], 2, "{stats}");
+    assert!(unrelated["id"].is_string());
+}
