@@ -32,7 +32,7 @@ const REQUEST_COLUMNS: &str = "district_id, id, place_kind, street_id, community
      title, description, reporter_name, reporter_phone, submitted_by, received_at, arrive_due, \
      resolve_due, arrived_at, resolved_at, closed_at, handling_ms, rating, arrive_breached, \
      resolve_breached, whistle_department, whistle_liaison, whistle_due, whistle_breached, \
-     merged_into, next_due_at, seq, updated_at";
+     external_ref, merged_into, next_due_at, seq, updated_at";
 
 /// The column holding the id of a node of `kind` in the `requests` table.
 fn request_level_column(kind: NodeKind) -> &'static str {
@@ -94,6 +94,7 @@ fn request_args(r: &RequestRecord) -> Vec<Arg> {
         Arg::from(r.whistle_liaison.map(|id| id.to_string())),
         opt_millis(r.whistle_due),
         flag(r.whistle_breached),
+        Arg::from(r.external_ref.clone()),
         Arg::from(r.merged_into.map(|id| id.to_string())),
         opt_millis(r.next_due_at()),
         Arg::from(r.seq),
@@ -177,6 +178,7 @@ fn request_from_row(row: &AnyRow) -> StoreResult<RequestRecord> {
         whistle_liaison: opt_id(row, "whistle_liaison")?.map(UserId::from_uuid),
         whistle_due: opt_instant(row, "whistle_due")?,
         whistle_breached: is_set(row, "whistle_breached")?,
+        external_ref: get(row, "external_ref")?,
         merged_into: opt_id(row, "merged_into")?.map(RequestId::from_uuid),
         seq: get(row, "seq")?,
         updated_at: instant(row, "updated_at")?,
@@ -326,6 +328,20 @@ impl RequestStore for SqlStore {
         sql.bind(district.to_string())
             .push(" AND id = ")
             .bind(id.to_string());
+        request_from_row(&self.fetch_one(&sql).await?)
+    }
+
+    async fn request_by_external_ref(
+        &self,
+        district: DistrictId,
+        external_ref: &str,
+    ) -> StoreResult<RequestRecord> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests WHERE district_id = "
+        ));
+        sql.bind(district.to_string())
+            .push(" AND external_ref = ")
+            .bind(external_ref);
         request_from_row(&self.fetch_one(&sql).await?)
     }
 

@@ -44,6 +44,7 @@ CREATE TABLE requests (
     whistle_liaison TEXT,
     whistle_due INTEGER,
     whistle_breached INTEGER NOT NULL DEFAULT 0,
+    external_ref TEXT,
     merged_into TEXT,
     next_due_at INTEGER,
     seq INTEGER NOT NULL,
@@ -56,6 +57,8 @@ CREATE INDEX requests_by_grid ON requests (district_id, grid_id, received_at);
 CREATE INDEX requests_by_received ON requests (district_id, received_at);
 CREATE INDEX requests_by_submitter ON requests (district_id, submitted_by, received_at);
 CREATE INDEX requests_by_liaison ON requests (district_id, whistle_liaison);
+-- A hotline work order is taken in once: its order number is unique in the district.
+CREATE UNIQUE INDEX requests_by_external_ref ON requests (district_id, external_ref);
 -- The scheduler's poll: every district's owed deadlines in time order.
 CREATE INDEX requests_by_next_due ON requests (next_due_at);
 

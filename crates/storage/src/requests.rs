@@ -73,6 +73,9 @@ pub struct RequestRecord {
     pub whistle_due: Option<DateTime<Utc>>,
     /// The open whistle's acknowledgement came late (recorded once).
     pub whistle_breached: bool,
+    /// The work order number of the system it came from (a 12345 hotline), unique in the
+    /// district.
+    pub external_ref: Option<String>,
     /// The request this one was closed into as a duplicate.
     pub merged_into: Option<RequestId>,
     /// Events written so far (the timeline's length); the optimistic-concurrency check.
@@ -217,6 +220,13 @@ pub trait RequestStore {
 
     /// One request.
     async fn request(&self, district: DistrictId, id: RequestId) -> StoreResult<RequestRecord>;
+
+    /// A request by the work order number it came with.
+    async fn request_by_external_ref(
+        &self,
+        district: DistrictId,
+        external_ref: &str,
+    ) -> StoreResult<RequestRecord>;
 
     /// A request's timeline, oldest first.
     async fn request_events(

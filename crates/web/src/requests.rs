@@ -53,6 +53,13 @@ pub struct NewRequest {
     pub reporter_name: Option<String>,
     /// Their phone.
     pub reporter_phone: Option<String>,
+    /// When it was first received elsewhere (a hotline); deadlines count from then.
+    pub received_at: Option<DateTime<Utc>>,
+    /// A resolve limit set by the sender (a hotline's working days), instead of the
+    /// community's.
+    pub resolve_limit: Option<Limit>,
+    /// The sender's work order number.
+    pub external_ref: Option<String>,
 }
 
 /// Who is acting: an account, or the scheduler.
@@ -250,6 +257,71 @@ pub async fn submit(
     Ok(record)
 }
 
+/// How far back a hotline may date a work order's receipt.
+const MAX_BACKDATE_DAYS: i64 = 30;
+
+/// Takes in a city 12345 hotline work order once: staff of the community (or an account
+/// the hotline integration uses) send it with its order number; sending it again returns
+/// the request already made. Returns the request and whether it is new.
+pub async fn take_in_hotline(
+    state: &AppState,
+    auth: &AuthUser,
+    order_no: &str,
+    mut input: NewRequest,
+) -> Result<(RequestRecord, bool), WebError> {
+    let order_no = text_field(order_no, 64, true, "request.error.order_no")?;
+    let district = auth.user.district;
+    let (place, address) = route(state, district, &input).await?;
+    if !auth.principal.allows(Action::ManageRequests, &place) {
+        return Err(WebError::NotFound);
+    }
+    match state
+        .store
+        .request_by_external_ref(district, &order_no)
+        .await
+    {
+        Ok(existing) => return Ok((existing, false)),
+        Err(StoreError::NotFound) => {}
+        Err(other) => return Err(other.into()),
+    }
+    input.external_ref = Some(order_no.clone());
+    match take_in(
+        state,
+        district,
+        place,
+        address,
+        input,
+        Channel::Hotline,
+        &ActorInfo::of(auth),
+    )
+    .await
+    {
+        Ok(record) => Ok((record, true)),
+        // Sent twice at the same moment: the other one won.
+        Err(WebError::Conflict(_)) => Ok((
+            state
+                .store
+                .request_by_external_ref(district, &order_no)
+                .await?,
+            false,
+        )),
+        Err(other) => Err(other),
+    }
+}
+
+/// A hotline work order's request, for the hotline to read the result back.
+pub async fn hotline_order(
+    state: &AppState,
+    auth: &AuthUser,
+    order_no: &str,
+) -> Result<(RequestRecord, Vec<RequestEvent>), WebError> {
+    let request = state
+        .store
+        .request_by_external_ref(auth.user.district, order_no.trim())
+        .await?;
+    detail(state, auth, request.id).await
+}
+
 /// The intake shared by every channel once the place is known and allowed.
 pub async fn take_in(
     state: &AppState,
@@ -292,11 +364,25 @@ pub async fn take_in(
         }
     }
     let now = state.clock.now();
+    let received_at = match input.received_at {
+        Some(at) if at > now || at < now - chrono::Duration::days(MAX_BACKDATE_DAYS) => {
+            return Err(WebError::Invalid("request.error.received_at"));
+        }
+        Some(at) => at,
+        None => now,
+    };
     let severity = input.severity.unwrap_or(service.severity);
-    let deadlines =
-        policy_for(state, district, &place)
-            .await?
-            .deadlines(severity, now, &state.calendar);
+    let mut deadlines = policy_for(state, district, &place).await?.deadlines(
+        severity,
+        received_at,
+        &state.calendar,
+    );
+    if let Some(limit) = input.resolve_limit {
+        let limit = limit
+            .check()
+            .map_err(|_| WebError::Invalid("policy.error.limit"))?;
+        deadlines.resolve_by = limit.due(received_at, &state.calendar);
+    }
     let routed = place.at(NodeKind::Grid).is_some();
     let (status, level) = if routed {
         (RequestStatus::Dispatched, EscalationLevel::Grid)
@@ -324,7 +410,7 @@ pub async fn take_in(
         reporter_name,
         reporter_phone,
         submitted_by: actor.user,
-        received_at: now,
+        received_at,
         arrive_due: deadlines.arrive_by,
         resolve_due: deadlines.resolve_by,
         arrived_at: None,
@@ -337,6 +423,7 @@ pub async fn take_in(
         whistle_liaison: None,
         whistle_due: None,
         whistle_breached: false,
+        external_ref: input.external_ref.clone(),
         merged_into: None,
         seq: if routed { 2 } else { 1 },
         updated_at: now,

@@ -54,6 +54,7 @@ fn request(place: NodePath, received_at: DateTime<Utc>) -> RequestRecord {
         whistle_liaison: None,
         whistle_due: None,
         whistle_breached: false,
+        external_ref: None,
         merged_into: None,
         seq: 1,
         updated_at: received_at,

@@ -34,6 +34,8 @@ pub fn routes() -> Router<AppState> {
         .route("/stats/requests", get(stats))
         .route("/notifications", get(notifications))
         .route("/notifications/read", post(read_notifications))
+        .route("/hotline/orders", post(hotline_create))
+        .route("/hotline/orders/{order_no}", get(hotline_get))
         .route(
             "/communities/{id}/deadline-policy",
             get(get_policy).put(put_policy),
@@ -43,8 +45,8 @@ pub fn routes() -> Router<AppState> {
 /// The request part of the OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(services, create, list, one, act, stats, notifications, read_notifications, get_policy, put_policy),
-    components(schemas(PolicyView, PolicyBody, LimitView, ServiceView, CreateRequest, RequestView, RequestPage, RequestDetail, EventView, ActionRequest, StatsView, PeriodStats, NotificationView)),
+    paths(services, create, list, one, act, stats, notifications, read_notifications, get_policy, put_policy, hotline_create, hotline_get),
+    components(schemas(HotlineOrder, HotlineResult, PolicyView, PolicyBody, LimitView, ServiceView, CreateRequest, RequestView, RequestPage, RequestDetail, EventView, ActionRequest, StatsView, PeriodStats, NotificationView)),
     tags((name = "requests", description = "Residents' requests, the 1341 deadlines, whistles and KPIs"))
 )]
 pub struct RequestsApi;
@@ -158,6 +160,7 @@ impl CreateRequest {
             description: self.description,
             reporter_name: self.reporter_name,
             reporter_phone: self.reporter_phone,
+            ..NewRequest::default()
         })
     }
 }
@@ -482,11 +485,11 @@ fn period(stats: &RequestStats, from: DateTime<Utc>, to: DateTime<Utc>) -> Perio
     }
 }
 
-fn instant_param(text: Option<&str>) -> Result<Option<DateTime<Utc>>, WebError> {
+fn instant_param(text: Option<&str>, key: &'static str) -> Result<Option<DateTime<Utc>>, WebError> {
     text.map(|t| {
         DateTime::parse_from_rfc3339(t.trim())
             .map(|at| at.with_timezone(&Utc))
-            .map_err(|_| WebError::Invalid("request.error.period"))
+            .map_err(|_| WebError::Invalid(key))
     })
     .transpose()
 }
@@ -501,9 +504,10 @@ async fn stats(
 ) -> Result<Json<StatsView>, WebError> {
     let under: NodeId = parse_id(&params.under)?;
     // By default up to and including this instant (the period's end is exclusive).
-    let to = instant_param(params.to.as_deref())?
+    let to = instant_param(params.to.as_deref(), "request.error.period")?
         .unwrap_or_else(|| state.clock.now() + chrono::Duration::milliseconds(1));
-    let from = instant_param(params.from.as_deref())?.unwrap_or(to - chrono::Duration::days(30));
+    let from = instant_param(params.from.as_deref(), "request.error.period")?
+        .unwrap_or(to - chrono::Duration::days(30));
     let (current, previous) = requests::stats(&state, &auth, under, from, to).await?;
     let before = from - (to - from);
     let now = period(&current, from, to);
@@ -704,4 +708,106 @@ async fn put_policy(
         is_default: false,
         policy: PolicyBody::from(&policy),
     }))
+}
+
+/// A city 12345 hotline work order, as the hotline sends it.
+#[derive(Deserialize, ToSchema)]
+pub struct HotlineOrder {
+    /// The hotline's work order number (unique; sending it again changes nothing).
+    pub order_no: String,
+    /// When the hotline received it (RFC 3339; at most 30 days ago; default now). Deadlines
+    /// count from then.
+    pub received_at: Option<String>,
+    /// The hotline's limit in working days (e.g. 7 or 15); default the community's policy.
+    pub limit_working_days: Option<u32>,
+    /// The request itself.
+    #[serde(flatten)]
+    pub request: CreateRequest,
+}
+
+/// A work order's state and result, for the hotline to read back.
+#[derive(Serialize, ToSchema)]
+pub struct HotlineResult {
+    /// The hotline's number.
+    pub order_no: String,
+    /// Whether this call created it (false: it was already taken in).
+    pub created: bool,
+    /// The request, with its current deadline and state.
+    pub request: RequestView,
+    /// What was done: the note of the latest solve (or whistle report).
+    pub result: Option<String>,
+    /// Every event, oldest first.
+    pub events: Vec<EventView>,
+}
+
+fn hotline_result(
+    auth: &AuthUser,
+    order_no: String,
+    created: bool,
+    request: &RequestRecord,
+    events: &[mulin_storage::RequestEvent],
+) -> HotlineResult {
+    use mulin_domain::request::EventKind;
+    let result = events
+        .iter()
+        .rev()
+        .find(|e| matches!(e.kind, EventKind::Solved | EventKind::WhistleReported))
+        .map(|e| e.note.clone());
+    HotlineResult {
+        order_no,
+        created,
+        request: RequestView::new(request, disclosure(auth, request)),
+        result,
+        events: events.iter().map(EventView::from).collect(),
+    }
+}
+
+/// Takes in a 12345 hotline work order (community staff, or an account the integration uses
+/// with that grant). Idempotent by `order_no`: 201 when created, 200 with the existing
+/// request when sent again.
+#[utoipa::path(post, path = "/api/v1/hotline/orders", tag = "requests", request_body = HotlineOrder, security(("bearer" = [])),
+    responses((status = 201, body = HotlineResult), (status = 200, body = HotlineResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn hotline_create(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Json(body): Json<HotlineOrder>,
+) -> Result<(StatusCode, Json<HotlineResult>), WebError> {
+    let mut input = body.request.into_new()?;
+    input.received_at = instant_param(body.received_at.as_deref(), "request.error.received_at")?;
+    input.resolve_limit = body.limit_working_days.map(Limit::WorkingDays);
+    let (request, created) =
+        requests::take_in_hotline(&state, &auth, &body.order_no, input).await?;
+    let events = state
+        .store
+        .request_events(request.district, request.id)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(hotline_result(
+            &auth,
+            body.order_no,
+            created,
+            &request,
+            &events,
+        )),
+    ))
+}
+
+/// A hotline work order's state and result, by its number.
+#[utoipa::path(get, path = "/api/v1/hotline/orders/{order_no}", tag = "requests", params(("order_no" = String, Path, description = "The hotline's work order number")), security(("bearer" = [])),
+    responses((status = 200, body = HotlineResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn hotline_get(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(order_no): Path<String>,
+) -> Result<Json<HotlineResult>, WebError> {
+    let (request, events) = requests::hotline_order(&state, &auth, &order_no).await?;
+    Ok(Json(hotline_result(
+        &auth, order_no, false, &request, &events,
+    )))
 }

@@ -792,3 +792,70 @@ async fn staff_see_likely_duplicates_and_merge_them_out_of_the_figures() {
     assert_eq!(stats["total"], 2, "{stats}");
     assert!(unrelated["id"].is_string());
 }
+
+#[tokio::test]
+async fn a_hotline_work_order_is_taken_in_once_and_its_result_read_back() {
+    let app = spawn_app().await;
+    let shequ = app.token("shequ1").await;
+    let building = building_in_grid(&app, 0);
+    let order = json!({
+        "order_no": "12345-20261123-0042",
+        "received_at": "2026-11-23T11:00:00Z",
+        "limit_working_days": 7,
+        "service_code": "heating",
+        "description": "市民来电：家中暖气不热",
+        "address_node_id": building,
+        "reporter_name": "李先生",
+        "reporter_phone": "13700001111",
+    });
+    let (status, first) = app
+        .post(&shequ, "/api/v1/hotline/orders", order.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["created"], true);
+    assert_eq!(first["request"]["channel"], "hotline");
+    assert_eq!(first["request"]["received_at"], "2026-11-23T11:00:00Z");
+    // 7 working days after Monday 23 November: Wednesday 2 December, 17:30 China time.
+    assert_eq!(first["request"]["resolve_due"], "2026-12-02T09:30:00Z");
+    let (status, again) = app
+        .post(&shequ, "/api/v1/hotline/orders", order.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "sent twice: taken in once");
+    assert_eq!(again["created"], false);
+    assert_eq!(again["request"]["id"], first["request"]["id"]);
+    let id = first["request"]["id"].as_str().unwrap();
+    let w = app.token("wangge01").await;
+    ok(&app, &w, id, json!({"action": "sign_for"})).await;
+    ok(
+        &app,
+        &w,
+        id,
+        json!({"action": "solve", "note": "已联系供热公司排气，温度恢复"}),
+    )
+    .await;
+    let (status, result) = app
+        .get(Some(&shequ), "/api/v1/hotline/orders/12345-20261123-0042")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(result["request"]["status"], "solved");
+    assert_eq!(result["result"], "已联系供热公司排气，温度恢复");
+    // A grid worker does not take hotline orders; a date in the future is refused.
+    let mut other = order.clone();
+    other["order_no"] = json!("12345-20261123-0043");
+    let (status, _) = app.post(&w, "/api/v1/hotline/orders", other.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    other["received_at"] = json!("2030-01-01T00:00:00Z");
+    let (status, _) = app.post(&shequ, "/api/v1/hotline/orders", other).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .get(
+            Some(&app.token("shequ2").await),
+            "/api/v1/hotline/orders/12345-20261123-0042",
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another community's staff see nothing"
+    );
+}
