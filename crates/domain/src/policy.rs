@@ -46,6 +46,8 @@ pub enum Action {
     ManageAccounts,
     /// Read the audit log.
     ViewAudit,
+    /// Replace grid boundaries (a community's whole tiling at once).
+    EditGrids,
 }
 
 impl Role {
@@ -64,6 +66,7 @@ impl Role {
             EditRegistry => matches!(self, Admin | CommunityStaff | GridWorker),
             ManageAccounts => matches!(self, Admin | StreetAdmin),
             ViewAudit => matches!(self, Admin),
+            EditGrids => matches!(self, Admin | StreetAdmin | CommunityStaff),
         }
     }
 

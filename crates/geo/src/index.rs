@@ -52,7 +52,12 @@ impl Shapes {
             ..Shapes::default()
         };
         for shape in shapes {
-            let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+            let mut b = [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ];
             for polygon in &shape.0 {
                 for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
                     for line in ring.lines() {
@@ -150,7 +155,12 @@ impl<K: Copy> GridIndex<K> {
     pub fn with_cells_per_grid(grids: &[(K, MultiPolygon<f64>)], cells_per_grid: f64) -> Self {
         let keys: Vec<K> = grids.iter().map(|(k, _)| *k).collect();
         let shapes = Shapes::new(grids.iter().map(|(_, s)| s));
-        let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        let mut bbox = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
         for b in &shapes.bounds {
             bbox = [
                 bbox[0].min(b[0]),
@@ -172,7 +182,10 @@ impl<K: Copy> GridIndex<K> {
             list_starts: vec![0],
             list_items: Vec::new(),
         };
-        if !(bbox[0].is_finite() && bbox[1].is_finite() && bbox[2].is_finite() && bbox[3].is_finite())
+        if !(bbox[0].is_finite()
+            && bbox[1].is_finite()
+            && bbox[2].is_finite()
+            && bbox[3].is_finite())
         {
             return index;
         }
@@ -295,10 +308,7 @@ impl<K: Copy> GridIndex<K> {
             } else {
                 let ta = ((band_lo - e.y1) / dy).clamp(0.0, 1.0);
                 let tb = ((band_hi - e.y1) / dy).clamp(0.0, 1.0);
-                (
-                    e.x1 + ta * (e.x2 - e.x1),
-                    e.x1 + tb * (e.x2 - e.x1),
-                )
+                (e.x1 + ta * (e.x2 - e.x1), e.x1 + tb * (e.x2 - e.x1))
             };
             let (c0, c1) = (self.col(xa.min(xb) - eps_x), self.col(xa.max(xb) + eps_x));
             for col in c0..=c1 {
@@ -445,7 +455,13 @@ mod tests {
     #[test]
     fn overlapping_grids_first_wins_and_holes_are_empty() {
         let outer = geo::Polygon::new(
-            geo::LineString::from(vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 0.0)]),
+            geo::LineString::from(vec![
+                (0.0, 0.0),
+                (4.0, 0.0),
+                (4.0, 4.0),
+                (0.0, 4.0),
+                (0.0, 0.0),
+            ]),
             vec![geo::LineString::from(vec![
                 (1.0, 1.0),
                 (3.0, 1.0),

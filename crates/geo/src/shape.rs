@@ -98,7 +98,10 @@ fn position(value: &Value) -> Result<Coord, ShapeError> {
     ) else {
         return Err(ShapeError::BadPosition);
     };
-    if !(x.is_finite() && y.is_finite() && (-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y))
+    if !(x.is_finite()
+        && y.is_finite()
+        && (-180.0..=180.0).contains(&x)
+        && (-90.0..=90.0).contains(&y))
     {
         return Err(ShapeError::BadPosition);
     }
@@ -109,11 +112,7 @@ fn position(value: &Value) -> Result<Coord, ShapeError> {
 pub fn to_geojson(shape: &MultiPolygon<f64>) -> Value {
     let polygon = |p: &Polygon<f64>| -> Value {
         let ring = |r: &LineString<f64>| -> Value {
-            Value::Array(
-                r.0.iter()
-                    .map(|c| Value::from(vec![c.x, c.y]))
-                    .collect(),
-            )
+            Value::Array(r.0.iter().map(|c| Value::from(vec![c.x, c.y])).collect())
         };
         let mut rings = vec![ring(p.exterior())];
         rings.extend(p.interiors().iter().map(ring));
@@ -146,11 +145,21 @@ mod tests {
     #[test]
     fn rejects_open_short_and_foreign_geometries() {
         let open = r#"{"type":"Polygon","coordinates":[[[113.0,40.0],[113.1,40.0],[113.1,40.1],[113.0,40.1]]]}"#;
-        assert!(matches!(parse_geometry(open), Err(ShapeError::Unclosed { .. })));
-        let short = r#"{"type":"Polygon","coordinates":[[[113.0,40.0],[113.1,40.0],[113.0,40.0]]]}"#;
-        assert!(matches!(parse_geometry(short), Err(ShapeError::TooFewPoints { .. })));
+        assert!(matches!(
+            parse_geometry(open),
+            Err(ShapeError::Unclosed { .. })
+        ));
+        let short =
+            r#"{"type":"Polygon","coordinates":[[[113.0,40.0],[113.1,40.0],[113.0,40.0]]]}"#;
+        assert!(matches!(
+            parse_geometry(short),
+            Err(ShapeError::TooFewPoints { .. })
+        ));
         let point = r#"{"type":"Point","coordinates":[113.0,40.0]}"#;
-        assert_eq!(parse_geometry(point), Err(ShapeError::NotPolygon("Point".into())));
+        assert_eq!(
+            parse_geometry(point),
+            Err(ShapeError::NotPolygon("Point".into()))
+        );
         let far = r#"{"type":"Polygon","coordinates":[[[213.0,40.0],[113.1,40.0],[113.1,40.1],[213.0,40.0]]]}"#;
         assert_eq!(parse_geometry(far), Err(ShapeError::BadPosition));
         assert_eq!(parse_geometry("nope"), Err(ShapeError::NotGeometry));

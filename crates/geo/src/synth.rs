@@ -35,8 +35,16 @@ pub fn wiggly_tiling(nx: usize, ny: usize, seed: u64) -> Vec<(usize, MultiPolygo
     let corner = |i: usize, j: usize| -> Coord {
         let inner_x = i > 0 && i < nx;
         let inner_y = j > 0 && j < ny;
-        let dx = if inner_x { 0.15 * noise(seed, 1, i as u64, j as u64) } else { 0.0 };
-        let dy = if inner_y { 0.15 * noise(seed, 2, i as u64, j as u64) } else { 0.0 };
+        let dx = if inner_x {
+            0.15 * noise(seed, 1, i as u64, j as u64)
+        } else {
+            0.0
+        };
+        let dy = if inner_y {
+            0.15 * noise(seed, 2, i as u64, j as u64)
+        } else {
+            0.0
+        };
         Coord {
             x: WEST + (i as f64 + dx) * CELL_W,
             y: SOUTH + (j as f64 + dy) * CELL_H,
@@ -52,7 +60,9 @@ pub fn wiggly_tiling(nx: usize, ny: usize, seed: u64) -> Vec<(usize, MultiPolygo
                 let wiggle = if outer || k == 0 || k == SEGMENTS {
                     0.0
                 } else {
-                    0.025 * (std::f64::consts::PI * t).sin() * noise(seed, kind, i as u64, (j * 64 + k) as u64)
+                    0.025
+                        * (std::f64::consts::PI * t).sin()
+                        * noise(seed, kind, i as u64, (j * 64 + k) as u64)
                 };
                 // Sideways in lattice units, so the wiggle scales with the cell.
                 Coord {
@@ -63,8 +73,10 @@ pub fn wiggly_tiling(nx: usize, ny: usize, seed: u64) -> Vec<(usize, MultiPolygo
             .collect()
     };
     // Horizontal edge from corner (i, j) to (i + 1, j); vertical from (i, j) to (i, j + 1).
-    let horizontal = |i: usize, j: usize| edge(corner(i, j), corner(i + 1, j), j == 0 || j == ny, 3, i, j);
-    let vertical = |i: usize, j: usize| edge(corner(i, j), corner(i, j + 1), i == 0 || i == nx, 4, i, j);
+    let horizontal =
+        |i: usize, j: usize| edge(corner(i, j), corner(i + 1, j), j == 0 || j == ny, 3, i, j);
+    let vertical =
+        |i: usize, j: usize| edge(corner(i, j), corner(i, j + 1), i == 0 || i == nx, 4, i, j);
     let mut grids = Vec::with_capacity(nx * ny);
     for j in 0..ny {
         for i in 0..nx {
@@ -80,7 +92,10 @@ pub fn wiggly_tiling(nx: usize, ny: usize, seed: u64) -> Vec<(usize, MultiPolygo
             west.reverse();
             ring.extend(&west[..SEGMENTS]);
             ring.push(ring[0]);
-            grids.push((j * nx + i, MultiPolygon(vec![Polygon::new(LineString(ring), vec![])])));
+            grids.push((
+                j * nx + i,
+                MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]),
+            ));
         }
     }
     grids
@@ -88,7 +103,12 @@ pub fn wiggly_tiling(nx: usize, ny: usize, seed: u64) -> Vec<(usize, MultiPolygo
 
 /// The bounding box (west, south, east, north) of some grids.
 pub fn extent<K>(grids: &[(K, MultiPolygon<f64>)]) -> (f64, f64, f64, f64) {
-    let mut b = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+    let mut b = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
     for (_, shape) in grids {
         for polygon in &shape.0 {
             for c in &polygon.exterior().0 {
@@ -124,6 +144,9 @@ mod tests {
         }
         let expected = 6.0 * CELL_W * 5.0 * CELL_H;
         assert!((area - expected).abs() < expected * 1e-9);
-        assert_eq!(extent(&grids), (WEST, SOUTH, WEST + 6.0 * CELL_W, SOUTH + 5.0 * CELL_H));
+        assert_eq!(
+            extent(&grids),
+            (WEST, SOUTH, WEST + 6.0 * CELL_W, SOUTH + 5.0 * CELL_H)
+        );
     }
 }

@@ -13,11 +13,22 @@
 
 use geo::line_intersection::{line_intersection, LineIntersection};
 use geo::{
-    unary_union, Area, BooleanOps, BoundingRect, Coord, Distance, Euclidean, InteriorPoint, Line,
+    unary_union, Area, BooleanOps, BoundingRect, Distance, Euclidean, InteriorPoint, Line,
     MapCoords, MultiPolygon, Polygon, Rect, Validation,
 };
 
 use crate::shape::ShapeError;
+
+pub use geo::Coord;
+
+/// A grid's or community's boundary, in degrees.
+pub type Shape = MultiPolygon<f64>;
+
+/// The union of some boundaries (e.g. a community's outline from its grids' previous
+/// boundaries).
+pub fn union(shapes: &[Shape]) -> Shape {
+    unary_union(shapes)
+}
 
 /// Mean Earth radius in metres (IUGG).
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
@@ -288,7 +299,12 @@ fn boxes_overlap(a: &Rect<f64>, b: &Rect<f64>) -> bool {
 fn ring_problem(shape: &MultiPolygon<f64>) -> Option<(Coord, RingProblem)> {
     use geo::algorithm::validation::InvalidPolygon;
     for polygon in &shape.0 {
-        let first = polygon.exterior().0.first().copied().unwrap_or(Coord { x: 0.0, y: 0.0 });
+        let first = polygon
+            .exterior()
+            .0
+            .first()
+            .copied()
+            .unwrap_or(Coord { x: 0.0, y: 0.0 });
         let Some(error) = polygon.validation_errors().into_iter().next() else {
             continue;
         };
@@ -381,7 +397,11 @@ mod tests {
     }
 
     /// A guillotine tiling of the rectangle: split `depth` times at the given fractions.
-    fn guillotine(rect: (f64, f64, f64, f64), cuts: &[(bool, f64)], out: &mut Vec<(f64, f64, f64, f64)>) {
+    fn guillotine(
+        rect: (f64, f64, f64, f64),
+        cuts: &[(bool, f64)],
+        out: &mut Vec<(f64, f64, f64, f64)>,
+    ) {
         let Some((&(vertical, f), rest)) = cuts.split_first() else {
             out.push(rect);
             return;
@@ -467,7 +487,12 @@ mod tests {
         let without: Vec<_> = grids.iter().filter(|(k, _)| *k != 7).cloned().collect();
         let found = validate_tiling(Some(&outline), &without, &Tolerance::default());
         assert_eq!(found.len(), 1, "{found:?}");
-        let Violation::Gap { next_to, area_m2, at } = &found[0] else {
+        let Violation::Gap {
+            next_to,
+            area_m2,
+            at,
+        } = &found[0]
+        else {
             panic!("{found:?}")
         };
         for k in [2, 6, 8, 12] {
@@ -506,7 +531,10 @@ mod tests {
             panic!()
         };
         assert_eq!(*problem, RingProblem::SelfIntersection);
-        assert!((at.x - 113.005).abs() < 1e-9 && (at.y - 40.005).abs() < 1e-9, "{at:?}");
+        assert!(
+            (at.x - 113.005).abs() < 1e-9 && (at.y - 40.005).abs() < 1e-9,
+            "{at:?}"
+        );
         let Violation::Outside { area_m2, .. } = &found[1] else {
             panic!()
         };

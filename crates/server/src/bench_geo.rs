@@ -34,7 +34,10 @@ pub fn run(grids: usize, n_points: usize, runs: usize) -> anyhow::Result<()> {
     let ny = grids.div_ceil(nx);
     let tiling = synth::wiggly_tiling(nx, ny, 2026);
     let (w, s, e, n) = synth::extent(&tiling);
-    let vertices: usize = tiling.iter().map(|(_, g)| g.0[0].exterior().0.len() - 1).sum();
+    let vertices: usize = tiling
+        .iter()
+        .map(|(_, g)| g.0[0].exterior().0.len() - 1)
+        .sum();
 
     let started = Instant::now();
     let index = GridIndex::new(&tiling);

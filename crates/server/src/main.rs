@@ -253,11 +253,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Config => Ok(()),
         Command::Bench {
-            what: Some(BenchCommand::Geo {
-                grids,
-                points,
-                runs,
-            }),
+            what:
+                Some(BenchCommand::Geo {
+                    grids,
+                    points,
+                    runs,
+                }),
             ..
         } => bench_geo::run(grids, points, runs),
         Command::Bench {

@@ -12,6 +12,7 @@ pub mod assets;
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod grids;
 pub mod i18n;
 mod middleware;
 pub mod pages;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
     /// Whether this is a demo database (shown in a banner on every page).
     pub is_demo: bool,
+    /// Point → grid routing, one index per district (see [`grids::GridRouter`]).
+    pub grids: Arc<grids::GridRouter>,
     login_by_ip: Arc<DefaultKeyedRateLimiter<String>>,
     login_by_user: Arc<DefaultKeyedRateLimiter<String>>,
 }
@@ -80,6 +83,7 @@ impl AppState {
         is_demo: bool,
     ) -> AppState {
         AppState {
+            grids: Arc::new(grids::GridRouter::new(store.clone())),
             store,
             clock,
             login_by_ip: Arc::new(RateLimiter::keyed(per_minute(

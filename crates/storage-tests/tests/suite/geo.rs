@@ -25,8 +25,7 @@ async fn the_demo_grids_tile_their_communities() {
     assert_eq!(communities.len(), 5);
     let mut n_grids = 0;
     for community in communities {
-        let outline =
-            mulin_geo::parse_geometry(community.geometry.as_deref().unwrap()).unwrap();
+        let outline = mulin_geo::parse_geometry(community.geometry.as_deref().unwrap()).unwrap();
         let grids: Vec<(NodeId, _)> = nodes
             .iter()
             .filter(|n| {
@@ -74,14 +73,22 @@ async fn geometries_are_replaced_together_with_their_audit_record_or_not_at_all(
         detail: detail.into(),
     };
     let square = r#"{"type":"Polygon","coordinates":[[[113.1,40.2],[113.2,40.2],[113.2,40.3],[113.1,40.2]]]}"#;
-    let before = store.audit_log(district_id, 1, 500).await.unwrap().items.len();
+    let before = store
+        .audit_log(district_id, 1, 500)
+        .await
+        .unwrap()
+        .items
+        .len();
 
     // One unknown node: nothing changes, no audit record.
     let missing = NodeId::from_uuid(uuid::Uuid::now_v7());
     let err = store
         .replace_geometries(
             district_id,
-            &[(grids[0].path.id(), square.into()), (missing, square.into())],
+            &[
+                (grids[0].path.id(), square.into()),
+                (missing, square.into()),
+            ],
             &audit("bad"),
         )
         .await
@@ -110,5 +117,7 @@ async fn geometries_are_replaced_together_with_their_audit_record_or_not_at_all(
     }
     let log = store.audit_log(district_id, 1, 500).await.unwrap().items;
     assert_eq!(log.len(), before + 1);
-    assert!(log.iter().any(|e| e.action == "grids.import" && e.detail == "2 grids"));
+    assert!(log
+        .iter()
+        .any(|e| e.action == "grids.import" && e.detail == "2 grids"));
 }

@@ -19,6 +19,8 @@ use crate::error::{ErrorBody, WebError};
 use crate::views::{CountsView, NodeView, ResidentView};
 use crate::AppState;
 
+pub mod geo;
+
 /// The API's routes (mounted at `/api/v1`).
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -31,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/residents/{id}", get(resident))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs))
+        .merge(geo::routes())
 }
 
 /// The OpenAPI document.
@@ -390,7 +393,9 @@ async fn resident(
 }
 
 async fn openapi_json() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(geo::GeoApi::openapi());
+    Json(doc)
 }
 
 async fn docs() -> Html<&'static str> {
