@@ -13,7 +13,7 @@ use mulin_domain::policy::Action;
 use mulin_domain::tree::NodeKind;
 use mulin_geo::tiling::RingProblem;
 use mulin_geo::{ShapeError, Tolerance, Violation};
-use mulin_storage::{AuditEntry, NodeCounts, NodeRecord};
+use mulin_storage::{AuditEntry, NodeCounts, NodeRecord, Place};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -48,8 +48,11 @@ pub struct GridsParams {
 
 /// The grids the caller may see under `under`, as a GeoJSON FeatureCollection (WGS-84):
 /// one Feature per grid, its boundary as geometry (null when none is stored) and `id`,
-/// `code`, `name`, `community_id`, `households`, `residents`, `special_groups` as
-/// properties.
+/// `code`, `name`, `community_id`, `households`, `residents`, `special_groups`,
+/// `buildings`, `places` (units), and the "四维" score as properties: `area_km2`,
+/// `density` (residents/km²), `special_share`, `score` (mean of the four dimensions against
+/// a reference grid, 1.0 = reference), `part_time_suggested` with `part_time_reasons`
+/// (`many_households` over 400, `large_area` over 0.5 km², `many_special_groups` over 30%).
 #[utoipa::path(get, path = "/api/v1/grids.geojson", tag = "geo", params(GridsParams), security(("bearer" = [])),
     responses((status = 200, description = "A GeoJSON FeatureCollection", content_type = "application/geo+json"),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -73,11 +76,29 @@ async fn grids_geojson(
     };
     let today = state.clock.today();
     let mut features = Vec::new();
+    let rules = mulin_geo::ScoreRules::default();
     for scope in scopes {
         let nodes = state
             .store
-            .subtree(district, &scope, NodeKind::Grid)
+            .subtree(district, &scope, NodeKind::Building)
             .await?;
+        // Buildings and places (units at the grid, a compound or a building) by grid.
+        let grid_of: HashMap<NodeId, NodeId> = nodes
+            .iter()
+            .filter_map(|n| Some((n.path.id(), n.path.at(NodeKind::Grid)?)))
+            .collect();
+        let mut buildings: HashMap<NodeId, i64> = HashMap::new();
+        for n in nodes.iter().filter(|n| n.path.kind() == NodeKind::Building) {
+            if let Some(grid) = grid_of.get(&n.path.id()) {
+                *buildings.entry(*grid).or_default() += 1;
+            }
+        }
+        let mut places: HashMap<NodeId, i64> = HashMap::new();
+        for unit in state.store.units(district, Place::Within(&scope)).await? {
+            if let Some(grid) = grid_of.get(&unit.node) {
+                *places.entry(*grid).or_default() += 1;
+            }
+        }
         let mut counts: HashMap<NodeId, NodeCounts> = HashMap::new();
         if scope.kind() == NodeKind::Grid {
             counts.insert(
@@ -98,11 +119,24 @@ async fn grids_geojson(
         }
         for grid in nodes.iter().filter(|n| n.path.kind() == NodeKind::Grid) {
             let c = counts.get(&grid.path.id()).copied().unwrap_or_default();
-            let geometry = grid
+            let shape = grid
                 .geometry
                 .as_deref()
-                .and_then(|text| mulin_geo::parse_geometry(text).ok())
-                .map(|shape| mulin_geo::to_geojson(&shape))
+                .and_then(|text| mulin_geo::parse_geometry(text).ok());
+            let score = mulin_geo::score(
+                &mulin_geo::GridFacts {
+                    area_m2: shape.as_ref().map_or(0.0, mulin_geo::tiling::area_m2),
+                    households: c.households,
+                    residents: c.residents,
+                    special_groups: c.special_groups,
+                    buildings: buildings.get(&grid.path.id()).copied().unwrap_or(0),
+                    places: places.get(&grid.path.id()).copied().unwrap_or(0),
+                },
+                &rules,
+            );
+            let geometry = shape
+                .as_ref()
+                .map(mulin_geo::to_geojson)
                 .unwrap_or(Value::Null);
             features.push(json!({
                 "type": "Feature",
@@ -116,6 +150,18 @@ async fn grids_geojson(
                     "households": c.households,
                     "residents": c.residents,
                     "special_groups": c.special_groups,
+                    "buildings": buildings.get(&grid.path.id()).copied().unwrap_or(0),
+                    "places": places.get(&grid.path.id()).copied().unwrap_or(0),
+                    "area_km2": score.area_km2,
+                    "density": score.density,
+                    "special_share": score.special_share,
+                    "score": score.score,
+                    "part_time_suggested": score.suggests_part_time(),
+                    "part_time_reasons": score
+                        .part_time_reasons
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>(),
                 },
             }));
         }

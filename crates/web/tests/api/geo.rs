@@ -88,6 +88,37 @@ async fn grids_come_out_as_a_feature_collection_scoped_by_the_policy() {
     assert_eq!(first["properties"]["name"], grids[0].name.as_str());
     assert_eq!(first["properties"]["code"], json!(grids[0].code));
     assert!(first["properties"]["households"].as_i64().unwrap() > 0);
+    // The "四维" score: every grid of the demo has buildings, two shops and an area.
+    for f in features {
+        let p = &f["properties"];
+        assert!(p["buildings"].as_i64().unwrap() > 0, "{p}");
+        let grid: mulin_domain::ids::NodeId = p["id"].as_str().unwrap().parse().unwrap();
+        let places = app
+            .demo
+            .dataset
+            .units
+            .iter()
+            .filter(|u| {
+                app.demo.dataset.nodes.iter().any(|n| {
+                    n.path.id() == u.node
+                        && n.path.kind() != NodeKind::Household
+                        && n.path.at(NodeKind::Grid) == Some(grid)
+                })
+            })
+            .count();
+        assert!(places >= 2);
+        assert_eq!(p["places"], places, "{p}");
+        assert!(p["area_km2"].as_f64().unwrap() > 0.01, "{p}");
+        assert!(p["score"].as_f64().unwrap() > 0.0, "{p}");
+        let households = p["households"].as_i64().unwrap();
+        let reasons = p["part_time_reasons"].as_array().unwrap();
+        assert_eq!(
+            reasons.contains(&json!("many_households")),
+            households > 400,
+            "{p}"
+        );
+        assert_eq!(p["part_time_suggested"], !reasons.is_empty());
+    }
 
     // A grid worker sees their own grid only; anywhere else is "not found".
     let worker = app.token("wangge01").await;
