@@ -217,11 +217,8 @@ pub struct ImportResult {
     pub saved: usize,
 }
 
-/// What a violation refers to: a grid of the community, by position.
-#[derive(Clone, Debug)]
-enum Ref {
-    Grid(usize),
-}
+/// Violations name a grid by its position in the community's grid list.
+type Ref = usize;
 
 /// Replaces the boundaries of a community's grids. The body is a GeoJSON FeatureCollection
 /// whose features name grids by `id` (the feature's or in `properties`) or
@@ -300,10 +297,7 @@ async fn replace_grids(
             .and_then(mulin_geo::shape::geometry_from_value)
         {
             Ok(shape) => replaced[idx] = Some(shape),
-            Err(problem) => violations.push(Violation::Geometry {
-                grid: Ref::Grid(idx),
-                problem,
-            }),
+            Err(problem) => violations.push(Violation::Geometry { grid: idx, problem }),
         }
     }
 
@@ -320,7 +314,7 @@ async fn replace_grids(
         .iter()
         .zip(&stored)
         .enumerate()
-        .filter_map(|(idx, (new, old))| Some((Ref::Grid(idx), new.clone().or(old.clone())?)))
+        .filter_map(|(idx, (new, old))| Some((idx, new.clone().or(old.clone())?)))
         .collect();
     let outline = match community
         .geometry
@@ -333,6 +327,8 @@ async fn replace_grids(
             (!previous.is_empty()).then(|| mulin_geo::tiling::union(&previous))
         }
     };
+    // A boundary that cannot be read would show up as a false gap: check the tiling only
+    // once every given boundary reads.
     if violations.is_empty() {
         violations.extend(mulin_geo::validate_tiling(
             outline.as_ref(),
@@ -442,14 +438,12 @@ fn grid_label(grid: &NodeRecord) -> GridLabel {
     }
 }
 
-fn label(r: &Ref, grids: &[NodeRecord]) -> GridLabel {
-    match r {
-        Ref::Grid(idx) => grids.get(*idx).map(grid_label).unwrap_or(GridLabel {
-            id: None,
-            code: None,
-            name: String::new(),
-        }),
-    }
+fn label(idx: &Ref, grids: &[NodeRecord]) -> GridLabel {
+    grids.get(*idx).map(grid_label).unwrap_or(GridLabel {
+        id: None,
+        code: None,
+        name: String::new(),
+    })
 }
 
 /// "第1网格（140212001001001）".
