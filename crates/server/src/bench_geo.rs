@@ -26,7 +26,7 @@ fn time(points: &[(f64, f64)], lookup: impl Fn(f64, f64) -> Option<usize>) -> (f
 }
 
 /// Generates the tiling and points, then prints a Markdown table.
-pub fn run(grids: usize, n_points: usize, runs: usize) -> anyhow::Result<()> {
+pub fn run(grids: usize, n_points: usize, runs: usize, cells_per_grid: f64) -> anyhow::Result<()> {
     if grids == 0 || n_points == 0 || runs == 0 {
         bail!("--grids, --points and --runs must be positive");
     }
@@ -40,7 +40,7 @@ pub fn run(grids: usize, n_points: usize, runs: usize) -> anyhow::Result<()> {
         .sum();
 
     let started = Instant::now();
-    let index = GridIndex::new(&tiling);
+    let index = GridIndex::with_cells_per_grid(&tiling, cells_per_grid);
     let index_build = started.elapsed();
     let started = Instant::now();
     let baseline = BaselineIndex::new(&tiling);
@@ -70,13 +70,14 @@ pub fn run(grids: usize, n_points: usize, runs: usize) -> anyhow::Result<()> {
     let stats = index.stats();
     let (ir, br) = (median(index_rates), median(baseline_rates));
     println!(
-        "{} grids ({} × {}), {:.1} vertices per grid; {} random points; median of {} runs, one thread.",
+        "{} grids ({} × {}), {:.1} vertices per grid; {} random points; median of {} runs, one thread; {} cells per grid.",
         tiling.len(),
         nx,
         ny,
         vertices as f64 / tiling.len() as f64,
         n_points,
-        runs
+        runs,
+        cells_per_grid
     );
     println!();
     println!("| method | build | lookups/s | ns/lookup |");

@@ -130,6 +130,9 @@ enum BenchCommand {
         /// Runs; the median is reported.
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Raster cells per grid in the index (finer: fewer polygon tests, more memory).
+        #[arg(long, default_value_t = mulin_geo::index::CELLS_PER_GRID)]
+        cells_per_grid: f64,
     },
 }
 
@@ -258,9 +261,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     grids,
                     points,
                     runs,
+                    cells_per_grid,
                 }),
             ..
-        } => bench_geo::run(grids, points, runs),
+        } => bench_geo::run(grids, points, runs, cells_per_grid),
         Command::Bench {
             households,
             queries,
