@@ -56,6 +56,8 @@ pub enum Action {
     ManageRequests,
     /// See request figures (response, resolution, satisfaction) for places in scope.
     ViewRequestStats,
+    /// Replace grid boundaries (a community's whole tiling at once).
+    EditGrids,
 }
 
 impl Role {
@@ -84,6 +86,7 @@ impl Role {
             HandleRequests => matches!(self, CommunityStaff | GridWorker),
             // Escalated requests reach the street, whose staff then run them too.
             ManageRequests => matches!(self, Admin | StreetAdmin | CommunityStaff),
+            EditGrids => matches!(self, Admin | StreetAdmin | CommunityStaff),
         }
     }
 

@@ -2,6 +2,7 @@
 //! a subcommand. Behaviour lives in the library crates; this is glue.
 
 mod bench;
+mod bench_geo;
 mod settings;
 
 use std::path::{Path, PathBuf};
@@ -109,6 +110,29 @@ enum Command {
         /// Search queries of each kind and scope.
         #[arg(long, default_value_t = 200)]
         queries: usize,
+        /// Another benchmark instead of resident search.
+        #[command(subcommand)]
+        what: Option<BenchCommand>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Point → grid lookups per second: the routing index against an R-tree + exact
+    /// `Contains` baseline, on synthetic irregular grids (no database needed).
+    Geo {
+        /// Grids to generate (a jittered lattice of 40-vertex polygons).
+        #[arg(long, default_value_t = 10_000)]
+        grids: usize,
+        /// Random points per run.
+        #[arg(long, default_value_t = 2_000_000)]
+        points: usize,
+        /// Runs; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Raster cells per grid in the index (finer: fewer polygon tests, more memory).
+        #[arg(long, default_value_t = mulin_geo::index::CELLS_PER_GRID)]
+        cells_per_grid: f64,
     },
 }
 
@@ -232,8 +256,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Config => Ok(()),
         Command::Bench {
+            what:
+                Some(BenchCommand::Geo {
+                    grids,
+                    points,
+                    runs,
+                    cells_per_grid,
+                }),
+            ..
+        } => bench_geo::run(grids, points, runs, cells_per_grid),
+        Command::Bench {
             households,
             queries,
+            what: None,
         } => bench::run(connect(&database).await?, households, queries).await,
         Command::Migrate => {
             connect(&database).await?;

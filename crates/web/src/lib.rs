@@ -12,6 +12,7 @@ pub mod assets;
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod grids;
 pub mod i18n;
 mod middleware;
 pub mod pages;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub is_demo: bool,
     /// The work calendar deadlines count working days on.
     pub calendar: Arc<mulin_domain::calendar::WorkCalendar>,
+    /// Point → grid routing, one index per district (see [`grids::GridRouter`]).
+    pub grids: Arc<grids::GridRouter>,
     login_by_ip: Arc<DefaultKeyedRateLimiter<String>>,
     login_by_user: Arc<DefaultKeyedRateLimiter<String>>,
 }
@@ -83,6 +86,7 @@ impl AppState {
         is_demo: bool,
     ) -> AppState {
         AppState {
+            grids: Arc::new(grids::GridRouter::new(store.clone())),
             store,
             clock,
             login_by_ip: Arc::new(RateLimiter::keyed(per_minute(

@@ -138,6 +138,13 @@ async fn route(
         };
         return Ok((node.path, Some(address)));
     }
+    if let Some(pos) = input.position {
+        // A pin routes by the grid boundaries (point-in-polygon, `grids::GridRouter`).
+        if let Some(grid) = state.grids.locate(district, pos.lon, pos.lat).await? {
+            let node = state.store.node(district, grid).await?;
+            return Ok((node.path, input.address_text.clone()));
+        }
+    }
     if let Some(id) = input.community {
         let node = state.store.node(district, id).await?;
         // A finer node given as "community" still routes by where it is.

@@ -19,6 +19,7 @@ use crate::error::{ErrorBody, WebError};
 use crate::views::{CountsView, NodeView, ResidentView};
 use crate::AppState;
 
+pub mod geo;
 mod requests;
 
 /// The API's routes (mounted at `/api/v1`).
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs))
         .merge(requests::routes())
+        .merge(geo::routes())
 }
 
 /// The OpenAPI document.
@@ -395,6 +397,7 @@ async fn resident(
 async fn openapi_json() -> impl IntoResponse {
     let mut doc = ApiDoc::openapi();
     doc.merge(requests::RequestsApi::openapi());
+    doc.merge(geo::GeoApi::openapi());
     Json(doc)
 }
 

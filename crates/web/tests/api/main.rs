@@ -8,6 +8,7 @@
 mod helpers;
 
 mod authz;
+mod geo;
 mod pages;
 mod registry;
 mod request_pages;

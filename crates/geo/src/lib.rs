@@ -1,0 +1,16 @@
+//! Grid geometry for Mulin: reading boundaries ([`shape`]), checking that a community's
+//! grids tile it ([`tiling`]), routing a point to its grid fast ([`index`]), and synthetic
+//! tilings for tests and the benchmark ([`synth`]); and the "四维" grid score ([`score`]).
+//!
+//! Pure: no I/O, no clock. Coordinates are WGS-84 longitude/latitude in degrees.
+
+pub mod index;
+pub mod score;
+pub mod shape;
+pub mod synth;
+pub mod tiling;
+
+pub use index::{locate_exact, BaselineIndex, GridIndex, IndexStats};
+pub use score::{score, GridFacts, GridScore, ScoreRules, StaffingReason};
+pub use shape::{parse_geometry, to_geojson, ShapeError};
+pub use tiling::{validate_tiling, Tolerance, Violation};
