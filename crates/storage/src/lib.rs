@@ -9,6 +9,7 @@
 //! can be sharded by district later without changing a query.
 #![deny(missing_docs)]
 
+mod open311;
 mod records;
 mod requests;
 
@@ -18,6 +19,7 @@ use mulin_domain::ids::{DistrictId, NodeId, ResidentId, UserId};
 use mulin_domain::policy::{Grant, Role};
 use mulin_domain::tree::NodePath;
 
+pub use open311::*;
 pub use records::*;
 pub use requests::*;
 
@@ -46,7 +48,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
-pub trait Storage: RequestStore + Send + Sync + 'static {
+pub trait Storage: RequestStore + Open311Store + Send + Sync + 'static {
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;
 
