@@ -8,6 +8,7 @@
 mod helpers;
 
 mod authz;
+mod open311;
 mod pages;
 mod registry;
 mod requests;
