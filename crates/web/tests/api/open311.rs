@@ -3,9 +3,9 @@
 //! in public reads, and a posted request reaching the grid worker through the Mulin API.
 
 use chrono::{DateTime, Duration};
+use mulin_domain::ids::DistrictId;
 use mulin_domain::request::SERVICE_CATALOGUE;
 use mulin_domain::tree::NodeKind;
-use mulin_domain::ids::DistrictId;
 use mulin_storage::Open311KeyRecord;
 use mulin_storage_tests::test_now;
 use quick_xml::events::Event;
@@ -65,11 +65,7 @@ fn parse_xml(text: &str) -> El {
                 let el = stack.pop().unwrap();
                 stack.last_mut().unwrap().children.push(el);
             }
-            Event::Text(t) => stack
-                .last_mut()
-                .unwrap()
-                .text
-                .push_str(&t.xml10_content()),
+            Event::Text(t) => stack.last_mut().unwrap().text.push_str(&t.xml10_content()),
             Event::GeneralRef(r) => {
                 let name: &str = &r;
                 let resolved = quick_xml::escape::unescape(&format!("&{name};"))
@@ -88,7 +84,9 @@ fn parse_xml(text: &str) -> El {
 }
 
 async fn get_raw(app: &TestApp, path: &str) -> (StatusCode, String, String) {
-    let res = reqwest::get(app.url(&format!("{BASE}{path}"))).await.unwrap();
+    let res = reqwest::get(app.url(&format!("{BASE}{path}")))
+        .await
+        .unwrap();
     let status = res.status();
     let kind = res
         .headers()
@@ -181,7 +179,12 @@ fn household(app: &TestApp, building: &str) -> String {
 }
 
 /// A complete, valid form (with the reporter's personal data).
-fn form<'a>(key: &'a str, code: &'a str, address_id: &'a str, text: &'a str) -> Vec<(&'a str, &'a str)> {
+fn form<'a>(
+    key: &'a str,
+    code: &'a str,
+    address_id: &'a str,
+    text: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("api_key", key),
         ("service_code", code),
@@ -222,7 +225,10 @@ async fn discovery_services_and_definitions_in_both_formats() {
     let (status, discovery) = get_json(&app, "/discovery.json").await;
     assert_eq!(status, StatusCode::OK);
     let endpoint = &discovery["endpoints"][0];
-    assert_eq!(endpoint["specification"], "http://wiki.open311.org/GeoReport_v2");
+    assert_eq!(
+        endpoint["specification"],
+        "http://wiki.open311.org/GeoReport_v2"
+    );
     assert_eq!(
         endpoint["url"],
         format!("{}{BASE}", app.base),
@@ -327,7 +333,10 @@ async fn a_posted_request_reaches_the_grid_worker_and_is_audited() {
     assert_eq!(status, StatusCode::CREATED, "{text}");
     let xml = parse_xml(&text);
     assert_eq!(xml.name, "service_requests");
-    let xml_id = xml.child("request").text_of("service_request_id").to_owned();
+    let xml_id = xml
+        .child("request")
+        .text_of("service_request_id")
+        .to_owned();
     assert_ne!(xml_id, id);
 
     // The grid worker of the building's grid has it, as an Open311 request with the
@@ -418,7 +427,11 @@ async fn public_reads_filter_as_the_standard_says_and_show_no_personal_data() {
     assert_eq!(list[0]["status"], "open");
     assert!(list[0]["status_notes"].is_null());
     for request in list {
-        for field in ["requested_datetime", "updated_datetime", "expected_datetime"] {
+        for field in [
+            "requested_datetime",
+            "updated_datetime",
+            "expected_datetime",
+        ] {
             assert_offset(request[field].as_str().unwrap());
         }
         // The address only down to the building, never the flat.
@@ -426,11 +439,13 @@ async fn public_reads_filter_as_the_standard_says_and_show_no_personal_data() {
         assert!(!request["address"].as_str().unwrap().is_empty());
     }
     // expected_datetime is the request's resolve deadline.
-    let (_, detail) = app.get(Some(&w), &format!("/api/v1/requests/{noise}")).await;
-    let due = DateTime::parse_from_rfc3339(detail["request"]["resolve_due"].as_str().unwrap())
-        .unwrap();
-    let expected = DateTime::parse_from_rfc3339(list[0]["expected_datetime"].as_str().unwrap())
-        .unwrap();
+    let (_, detail) = app
+        .get(Some(&w), &format!("/api/v1/requests/{noise}"))
+        .await;
+    let due =
+        DateTime::parse_from_rfc3339(detail["request"]["resolve_due"].as_str().unwrap()).unwrap();
+    let expected =
+        DateTime::parse_from_rfc3339(list[0]["expected_datetime"].as_str().unwrap()).unwrap();
     assert_eq!(due, expected);
 
     // No personal data, in either format, in lists or single reads or tokens.
@@ -481,7 +496,10 @@ async fn public_reads_filter_as_the_standard_says_and_show_no_personal_data() {
     for (query, expected) in [
         (format!("?jurisdiction_id={code}"), vec![&noise, &litter]),
         ("?service_code=noise".to_owned(), vec![&noise]),
-        ("?service_code=noise,sanitation".to_owned(), vec![&noise, &litter]),
+        (
+            "?service_code=noise,sanitation".to_owned(),
+            vec![&noise, &litter],
+        ),
         ("?status=open".to_owned(), vec![&noise]),
         ("?status=closed".to_owned(), vec![&litter]),
         ("?status=open,closed".to_owned(), vec![&noise, &litter]),
@@ -580,9 +598,21 @@ async fn bad_posts_get_the_standard_errors_and_write_nothing() {
     };
     let cases: Vec<(&str, Vec<(String, String)>, StatusCode)> = vec![
         ("no key", set("api_key", None), StatusCode::FORBIDDEN),
-        ("bad key", set("api_key", Some("not-a-key")), StatusCode::FORBIDDEN),
-        ("revoked key", set("api_key", Some(&revoked)), StatusCode::FORBIDDEN),
-        ("no service", set("service_code", None), StatusCode::BAD_REQUEST),
+        (
+            "bad key",
+            set("api_key", Some("not-a-key")),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "revoked key",
+            set("api_key", Some(&revoked)),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "no service",
+            set("service_code", None),
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "unknown service",
             set("service_code", Some("unicorns")),
@@ -599,13 +629,21 @@ async fn bad_posts_get_the_standard_errors_and_write_nothing() {
             located(&[("address_string", "新荣区某路12号")]),
             StatusCode::BAD_REQUEST,
         ),
-        ("lat without long", located(&[("lat", "40.08")]), StatusCode::BAD_REQUEST),
+        (
+            "lat without long",
+            located(&[("lat", "40.08")]),
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "lat out of range",
             located(&[("lat", "400"), ("long", "113.30")]),
             StatusCode::BAD_REQUEST,
         ),
-        ("address_id of a grid", set("address_id", Some(&grid)), StatusCode::BAD_REQUEST),
+        (
+            "address_id of a grid",
+            set("address_id", Some(&grid)),
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "unknown address_id",
             set("address_id", Some(&unknown_node)),
@@ -616,13 +654,21 @@ async fn bad_posts_get_the_standard_errors_and_write_nothing() {
             set("address_id", Some("building-7")),
             StatusCode::BAD_REQUEST,
         ),
-        ("no description", set("description", None), StatusCode::BAD_REQUEST),
+        (
+            "no description",
+            set("description", None),
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "oversized description",
             set("description", Some(&long_text)),
             StatusCode::BAD_REQUEST,
         ),
-        ("bad phone", set("phone", Some("12345")), StatusCode::BAD_REQUEST),
+        (
+            "bad phone",
+            set("phone", Some("12345")),
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "unknown jurisdiction",
             set("jurisdiction_id", Some("999999999999")),
@@ -652,7 +698,10 @@ async fn bad_posts_get_the_standard_errors_and_write_nothing() {
     // A point cannot be routed yet: the client is told so, not silently queued.
     let (_, body) = post_json(&app, &cases[6].1).await;
     assert!(
-        body[0]["description"].as_str().unwrap().contains("无法定位"),
+        body[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("无法定位"),
         "{body}"
     );
 
