@@ -679,14 +679,15 @@ async fn list_requests(state: &AppState, params: &Params) -> Result<Value, Open3
     public_requests(state, district, &records).await
 }
 
-/// `{id}.json` → the request id, or a 400 in the path's format.
-fn path_id(file: &str) -> Result<(RequestId, Format), Response> {
+/// `{id}.json` → the request id and format, or the error to answer with (in XML when the
+/// suffix is unknown, the standard's default).
+fn path_id(file: &str) -> Result<(RequestId, Format), (Format, Open311Error)> {
     let Some((stem, format)) = split_format(file) else {
-        return Err(unknown_format());
+        return Err((Format::Xml, Open311Error::not_found("open311.error.format")));
     };
     stem.parse::<RequestId>()
         .map(|id| (id, format))
-        .map_err(|_| error_response(format, Open311Error::not_found("open311.error.request_id")))
+        .map_err(|_| (format, Open311Error::not_found("open311.error.request_id")))
 }
 
 async fn find_request(
@@ -710,7 +711,7 @@ async fn one_request(
 ) -> Response {
     let (id, format) = match path_id(&file) {
         Ok(found) => found,
-        Err(response) => return response,
+        Err((format, err)) => return error_response(format, err),
     };
     let answer = async {
         let (district, record) = find_request(&state, raw.as_deref(), id).await?;
@@ -732,7 +733,7 @@ async fn token(
 ) -> Response {
     let (id, format) = match path_id(&file) {
         Ok(found) => found,
-        Err(response) => return response,
+        Err((format, err)) => return error_response(format, err),
     };
     let answer = async {
         let (_, record) = find_request(&state, raw.as_deref(), id).await?;

@@ -21,6 +21,9 @@ const GIVEN: &str = "娜娜";
 const PHONE: &str = "13912345678";
 const EMAIL: &str = "nana@example.cn";
 
+/// A form as owned pairs.
+type Form = Vec<(String, String)>;
+
 /// An element of a parsed XML answer.
 #[derive(Debug, Default)]
 struct El {
@@ -580,8 +583,8 @@ async fn bad_posts_get_the_standard_errors_and_write_nothing() {
     let huge = "x".repeat(70 * 1024);
     let ok = form(&key, "sanitation", &building, "楼道垃圾");
     // The good form with `name` set to `value` (or left out).
-    let set = |name: &str, value: Option<&str>| -> Vec<(String, String)> {
-        let mut fields: Vec<(String, String)> = ok
+    let set = |name: &str, value: Option<&str>| -> Form {
+        let mut fields: Form = ok
             .iter()
             .filter(|(k, _)| *k != name)
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -591,12 +594,12 @@ async fn bad_posts_get_the_standard_errors_and_write_nothing() {
         }
         fields
     };
-    let located = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
+    let located = |extra: &[(&str, &str)]| -> Form {
         let mut fields = set("address_id", None);
         fields.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         fields
     };
-    let cases: Vec<(&str, Vec<(String, String)>, StatusCode)> = vec![
+    let cases: Vec<(&str, Form, StatusCode)> = vec![
         ("no key", set("api_key", None), StatusCode::FORBIDDEN),
         (
             "bad key",
