@@ -719,3 +719,89 @@ async fn bad_posts_get_the_standard_errors_and_write_nothing() {
     let (status, _) = post_raw(&app, "services.json", &ok).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn jurisdictions_keep_districts_apart() {
+    let app = spawn_app().await;
+    let (key, _) = issue_key(&app, "city-app").await;
+    let building = building(&app);
+    let id = submit(&app, &form(&key, "sanitation", &building, "楼道垃圾")).await;
+
+    // A second district in the same database, with its own key.
+    let other_code = "140299000000";
+    assert_ne!(district_code(&app), other_code);
+    let root = mulin_domain::tree::NodePath::root(mulin_domain::ids::NodeId::new_v7());
+    app.store
+        .load(&mulin_storage::Dataset {
+            nodes: vec![mulin_storage::NodeRecord {
+                path: root,
+                name: "邻区".into(),
+                code: Some(other_code.into()),
+                sort_key: 0,
+                position: None,
+                geometry: None,
+                address: None,
+                extra: Vec::new(),
+            }],
+            ..mulin_storage::Dataset::default()
+        })
+        .await
+        .unwrap();
+    let (other_key, other_hash) = mulin_web::auth::new_token();
+    app.store
+        .insert_open311_key(&Open311KeyRecord {
+            district: root.id().into(),
+            id: uuid::Uuid::now_v7(),
+            name: "neighbour-app".into(),
+            key_hash: other_hash,
+            created_at: test_now(),
+            revoked_at: None,
+        })
+        .await
+        .unwrap();
+
+    // With two districts a read must name one.
+    let (status, body) = get_json(&app, "/requests.json").await;
+    assert_error_json(status, &body, StatusCode::BAD_REQUEST);
+    let (status, body) = get_json(&app, &format!("/requests/{id}.json")).await;
+    assert_error_json(status, &body, StatusCode::BAD_REQUEST);
+    // The other district sees nothing of this one's requests.
+    let (status, list) = get_json(
+        &app,
+        &format!("/requests.json?jurisdiction_id={other_code}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list, json!([]));
+    for path in [
+        format!("/requests.json?jurisdiction_id={other_code}&service_request_id={id}"),
+        format!("/requests/{id}.json?jurisdiction_id={other_code}"),
+        format!("/tokens/{id}.json?jurisdiction_id={other_code}"),
+    ] {
+        let (status, body) = get_json(&app, &path).await;
+        if status == StatusCode::OK {
+            assert_eq!(body, json!([]), "{path}");
+        } else {
+            assert_error_json(status, &body, StatusCode::NOT_FOUND);
+        }
+    }
+    let code = district_code(&app);
+    let (_, list) = get_json(&app, &format!("/requests.json?jurisdiction_id={code}")).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    // A key posts only into its own district: this district's building is unknown to the
+    // other key, and naming another jurisdiction than the key's is refused.
+    let (status, body) =
+        post_json(&app, &form(&other_key, "sanitation", &building, "楼道垃圾")).await;
+    assert_error_json(status, &body, StatusCode::NOT_FOUND);
+    let mut fields = form(&key, "sanitation", &building, "楼道垃圾");
+    fields.push(("jurisdiction_id", other_code));
+    let (status, body) = post_json(&app, &fields).await;
+    assert_error_json(status, &body, StatusCode::NOT_FOUND);
+    let (_, list) = get_json(&app, &format!("/requests.json?jurisdiction_id={code}")).await;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "nothing more was written"
+    );
+}
