@@ -544,7 +544,16 @@ async fn public_requests(
     {
         if let std::collections::hash_map::Entry::Vacant(slot) = buildings.entry(building) {
             let node = state.store.node(district, building).await?;
-            slot.insert(node.address.unwrap_or(node.name));
+            let address = match (node.address, node.path.at(NodeKind::Compound)) {
+                (Some(address), _) => address,
+                // No address of its own: the compound's name before the building's.
+                (None, Some(compound)) => {
+                    let compound = state.store.node(district, compound).await?;
+                    format!("{}{}", compound.name, node.name)
+                }
+                (None, None) => node.name,
+            };
+            slot.insert(address);
         }
     }
     let tr = Tr::new(Lang::ZhCn);

@@ -439,7 +439,16 @@ async fn public_reads_filter_as_the_standard_says_and_show_no_personal_data() {
         }
         // The address only down to the building, never the flat.
         assert_eq!(request["address_id"], building.as_str());
-        assert!(!request["address"].as_str().unwrap().is_empty());
+        let building_node = app
+            .nodes(NodeKind::Building)
+            .into_iter()
+            .find(|b| b.path.id().to_string() == building)
+            .unwrap();
+        let address = request["address"].as_str().unwrap();
+        assert!(
+            address.ends_with(&building_node.name) && address.len() > building_node.name.len(),
+            "the compound and building: {address}"
+        );
     }
     // expected_datetime is the request's resolve deadline.
     let (_, detail) = app
