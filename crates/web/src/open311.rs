@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -32,6 +32,7 @@ use mulin_storage::{LonLat, Open311Query, RequestRecord, StoreError};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 use serde_json::{json, Map, Value};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::{token_hash, ClientIp};
 use crate::error::WebError;
@@ -59,6 +60,12 @@ pub fn routes() -> Router<AppState> {
         .route("/requests/{file}", get(one_request))
         .route("/tokens/{file}", get(token))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Reads are public and use no cookies, so map pages on other sites may fetch them.
+        // (A browser's cross-site POST is still refused by the origin check.)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ))
 }
 
 /// The answer's format, from the path's suffix.

@@ -225,6 +225,12 @@ fn assert_offset(text: &str) {
 async fn discovery_services_and_definitions_in_both_formats() {
     let app = spawn_app().await;
 
+    // Public reads may be fetched by map pages on other sites.
+    let res = reqwest::get(app.url(&format!("{BASE}/services.json")))
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+
     let (status, discovery) = get_json(&app, "/discovery.json").await;
     assert_eq!(status, StatusCode::OK);
     let endpoint = &discovery["endpoints"][0];
