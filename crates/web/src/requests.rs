@@ -140,12 +140,18 @@ pub async fn locate(
     address_text: Option<&str>,
 ) -> Result<(NodePath, Option<String>), WebError> {
     if let Some(id) = node {
-        let node = state.store.node(district, id).await?;
-        if node.path.kind() < NodeKind::Building {
-            return Err(WebError::Invalid("request.error.address_node"));
-        }
-        let address = node.address.clone().or_else(|| Some(node.name.clone()));
-        return Ok((node.path, address));
+        // The standard address is named as every other channel names it.
+        let by_node = NewRequest {
+            address_node: Some(id),
+            ..NewRequest::default()
+        };
+        return match route(state, district, &by_node).await {
+            Ok((place, address)) if place.kind() >= NodeKind::Building => Ok((place, address)),
+            Ok(_) | Err(WebError::Invalid(_)) => {
+                Err(WebError::Invalid("request.error.address_node"))
+            }
+            Err(other) => Err(other),
+        };
     }
     if position.is_some() || address_text.is_some_and(|text| !text.trim().is_empty()) {
         return Err(WebError::Invalid("request.error.unroutable"));
