@@ -88,6 +88,12 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// API keys of Open311 GeoReport v2 clients (needed to post requests).
+    #[command(name = "open311-key")]
+    Open311Key {
+        #[command(subcommand)]
+        command: Open311KeyCommand,
+    },
     /// Copy the live SQLite database to a file (PostgreSQL: use pg_dump).
     Backup {
         /// The file to write; must not exist.
@@ -162,6 +168,31 @@ enum FieldCommand {
     },
     /// List the fields of a district.
     List {
+        #[arg(long)]
+        district: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Open311KeyCommand {
+    /// Issue a key to a client and print it (shown once: only its hash is kept).
+    Create {
+        /// Who the key is for (unique in the district; requests name it as `open311:NAME`).
+        #[arg(long)]
+        name: String,
+        /// The district: its id or division code (default: the only district).
+        #[arg(long)]
+        district: Option<String>,
+    },
+    /// List a district's keys: names, dates, revoked or not (never the keys).
+    List {
+        #[arg(long)]
+        district: Option<String>,
+    },
+    /// Revoke a key by its name; posts with it are refused from then on.
+    Revoke {
+        #[arg(long)]
+        name: String,
         #[arg(long)]
         district: Option<String>,
     },
@@ -330,6 +361,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User { command } => user_command(&connect(&database).await?, command).await,
         Command::Field { command } => field_command(&connect(&database).await?, command).await,
+        Command::Open311Key { command } => {
+            open311_key_command(&connect(&database).await?, command).await
+        }
         Command::Backup { to } => {
             if !mulin_storage_sqlite::handles(&database.url) {
                 bail!("for PostgreSQL use the server's tools: pg_dump -Fc DBNAME > FILE, and pg_restore to restore");
@@ -547,6 +581,76 @@ async fn field_command(store: &Arc<dyn Storage>, command: FieldCommand) -> anyho
                     field.options().join(",")
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+async fn open311_key_command(
+    store: &Arc<dyn Storage>,
+    command: Open311KeyCommand,
+) -> anyhow::Result<()> {
+    match command {
+        Open311KeyCommand::Create { name, district } => {
+            let district = find_district(store, district.as_deref()).await?;
+            let name = name.trim().to_owned();
+            if name.is_empty() || name.chars().count() > 64 {
+                bail!("a key's name has 1 to 64 characters");
+            }
+            let (key, key_hash) = mulin_web::auth::new_token();
+            let record = mulin_storage::Open311KeyRecord {
+                district: district.path.id().into(),
+                id: uuid::Uuid::now_v7(),
+                name: name.clone(),
+                key_hash,
+                created_at: SystemClock.now(),
+                revoked_at: None,
+            };
+            store
+                .insert_open311_key(&record)
+                .await
+                .context("cannot issue the key (is the name taken?)")?;
+            audit_cli(
+                store,
+                record.district,
+                "open311_key.create",
+                ("open311_key", record.id.to_string()),
+                name.clone(),
+            )
+            .await?;
+            eprintln!("已签发 Open311 key issued to {name} (shown once, keep it secret):");
+            println!("{key}");
+        }
+        Open311KeyCommand::List { district } => {
+            let district = find_district(store, district.as_deref()).await?;
+            for key in store.open311_keys(district.path.id().into()).await? {
+                println!(
+                    "{}\t{}\t{}",
+                    key.name,
+                    key.created_at.to_rfc3339(),
+                    key.revoked_at.map_or_else(
+                        || "active".to_owned(),
+                        |at| format!("revoked {}", at.to_rfc3339())
+                    )
+                );
+            }
+        }
+        Open311KeyCommand::Revoke { name, district } => {
+            let district = find_district(store, district.as_deref()).await?;
+            let district_id = district.path.id().into();
+            store
+                .revoke_open311_key(district_id, name.trim(), SystemClock.now())
+                .await
+                .context("no key of that name in the district")?;
+            audit_cli(
+                store,
+                district_id,
+                "open311_key.revoke",
+                ("open311_key", name.trim().to_owned()),
+                name.trim().to_owned(),
+            )
+            .await?;
+            println!("已吊销 revoked the Open311 key of {}", name.trim());
         }
     }
     Ok(())

@@ -213,3 +213,63 @@ async fn backups_restore_on_sqlite_and_point_to_pg_dump_on_postgres() {
         assert!(err.contains("pg_dump"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn open311_keys_are_issued_once_listed_and_revoked() {
+    let cli = Cli::new().await;
+    cli.ok(
+        &["init", "--name", "新荣区", "--code", "140212000000"],
+        None,
+    );
+    let key = cli
+        .ok(&["open311-key", "create", "--name", "city-app"], None)
+        .trim()
+        .to_owned();
+    assert_eq!(key.len(), 64, "256 random bits in hex: {key}");
+    assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
+
+    // Only the hash is stored, and it is the hash of what was printed.
+    let store = cli.db.store();
+    let district = store.districts().await.unwrap()[0].path.id().into();
+    let keys = store.open311_keys(district).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].name, "city-app");
+    assert_ne!(keys[0].key_hash, key);
+    assert_eq!(keys[0].key_hash, mulin_web::auth::token_hash(&key));
+
+    // A second key gets a different value; a taken name is refused.
+    let other = cli.ok(
+        &[
+            "open311-key",
+            "create",
+            "--name",
+            "wechat",
+            "--district",
+            "140212000000",
+        ],
+        None,
+    );
+    assert_ne!(other.trim(), key);
+    let err = cli.fails(&["open311-key", "create", "--name", "city-app"], None);
+    assert!(err.contains("name taken"), "{err}");
+
+    let list = cli.ok(&["open311-key", "list"], None);
+    assert!(
+        list.contains("city-app\t") && list.contains("wechat\t"),
+        "{list}"
+    );
+    assert!(!list.contains(&key), "the list never shows a key");
+    assert_eq!(list.matches("active").count(), 2, "{list}");
+
+    cli.ok(&["open311-key", "revoke", "--name", "city-app"], None);
+    let list = cli.ok(&["open311-key", "list"], None);
+    assert!(list.contains("revoked"), "{list}");
+    assert_eq!(list.matches("active").count(), 1, "{list}");
+    let revoked = store
+        .open311_key_by_hash(&mulin_web::auth::token_hash(&key))
+        .await
+        .unwrap();
+    assert!(revoked.revoked_at.is_some());
+    let err = cli.fails(&["open311-key", "revoke", "--name", "nobody"], None);
+    assert!(err.contains("no key of that name"), "{err}");
+}

@@ -26,7 +26,8 @@ use crate::sql::{get, Arg, Sql};
 use crate::store::{execute_in, id_text, parse_optional, push_page};
 use crate::{map_err, SqlStore};
 
-const REQUEST_COLUMNS: &str = "district_id, id, place_kind, street_id, community_id, grid_id, \
+pub(crate) const REQUEST_COLUMNS: &str =
+    "district_id, id, place_kind, street_id, community_id, grid_id, \
      compound_id, building_id, entrance_id, household_id, address, lon, lat, service_code, \
      severity, channel, status, level, whistle_open, whistle_acknowledged, extension_pending, \
      title, description, reporter_name, reporter_phone, submitted_by, received_at, arrive_due, \
@@ -103,7 +104,7 @@ fn request_args(r: &RequestRecord) -> Vec<Arg> {
     args
 }
 
-fn opt_instant(row: &AnyRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+pub(crate) fn opt_instant(row: &AnyRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
     let ms: Option<i64> = get(row, column)?;
     ms.map(|ms| {
         DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt(format!("{column}: {ms}")))
@@ -122,7 +123,7 @@ fn is_set(row: &AnyRow, column: &str) -> StoreResult<bool> {
     Ok(value != 0)
 }
 
-fn request_from_row(row: &AnyRow) -> StoreResult<RequestRecord> {
+pub(crate) fn request_from_row(row: &AnyRow) -> StoreResult<RequestRecord> {
     let kind_text: String = get(row, "place_kind")?;
     let kind = NodeKind::parse(&kind_text).map_err(corrupt)?;
     let mut ids = [None; 8];

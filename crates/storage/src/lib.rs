@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod geo;
+mod open311;
 mod records;
 mod requests;
 
@@ -20,6 +21,7 @@ use mulin_domain::policy::{Grant, Role};
 use mulin_domain::tree::NodePath;
 
 pub use geo::GeoStore;
+pub use open311::*;
 pub use records::*;
 pub use requests::*;
 
@@ -48,7 +50,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
-pub trait Storage: GeoStore + RequestStore + Send + Sync + 'static {
+pub trait Storage: GeoStore + RequestStore + Open311Store + Send + Sync + 'static {
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;
 

@@ -15,6 +15,7 @@ pub mod error;
 pub mod grids;
 pub mod i18n;
 mod middleware;
+pub mod open311;
 pub mod pages;
 pub mod requests;
 mod views;
@@ -136,13 +137,38 @@ impl AppState {
         (target_kind, target_id): (&str, &str),
         detail: &str,
     ) -> Result<(), error::WebError> {
+        self.audit_actor(
+            user.district,
+            Some(user.id),
+            &user.username,
+            ip,
+            action,
+            (target_kind, target_id),
+            detail,
+        )
+        .await
+    }
+
+    /// Appends an audit record for something done by an actor that may have no account
+    /// (an Open311 client's key is recorded by name, as `open311:<key name>`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn audit_actor(
+        &self,
+        district: mulin_domain::ids::DistrictId,
+        user: Option<mulin_domain::ids::UserId>,
+        name: &str,
+        ip: Option<&str>,
+        action: &str,
+        (target_kind, target_id): (&str, &str),
+        detail: &str,
+    ) -> Result<(), error::WebError> {
         self.store
             .append_audit(&AuditEntry {
                 id: uuid::Uuid::now_v7(),
-                district: user.district,
+                district,
                 at: self.clock.now(),
-                user_id: Some(user.id),
-                username: user.username.clone(),
+                user_id: user,
+                username: name.to_owned(),
                 action: action.to_owned(),
                 target_kind: target_kind.to_owned(),
                 target_id: target_id.to_owned(),
@@ -159,6 +185,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
+        .nest("/open311/v2", open311::routes())
         .merge(assets::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .layer(axum::middleware::from_fn(middleware::check_origin))

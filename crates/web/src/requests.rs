@@ -156,6 +156,53 @@ async fn route(
     Err(WebError::Invalid("request.error.place"))
 }
 
+/// Where a request given by location is, for channels that know no place of the tree
+/// (Open311): a node of the standard address (a building, entrance or household), else a
+/// map point, else a free-text address. The one place that turns a location into a place:
+/// point routing (grid cells) plugs in here.
+///
+/// Until points can be routed, a point or a bare address text is refused with
+/// `request.error.unroutable` rather than being queued nowhere.
+pub async fn locate(
+    state: &AppState,
+    district: DistrictId,
+    node: Option<NodeId>,
+    position: Option<LonLat>,
+    address_text: Option<&str>,
+) -> Result<(NodePath, Option<String>), WebError> {
+    if let Some(id) = node {
+        // The standard address is named as every other channel names it.
+        let by_node = NewRequest {
+            address_node: Some(id),
+            ..NewRequest::default()
+        };
+        return match route(state, district, &by_node).await {
+            Ok((place, address)) if place.kind() >= NodeKind::Building => Ok((place, address)),
+            Ok(_) | Err(WebError::Invalid(_)) => {
+                Err(WebError::Invalid("request.error.address_node"))
+            }
+            Err(other) => Err(other),
+        };
+    }
+    if position.is_some() {
+        let by_point = NewRequest {
+            position,
+            address_text: address_text.map(str::to_owned),
+            ..NewRequest::default()
+        };
+        return match route(state, district, &by_point).await {
+            Ok(found) => Ok(found),
+            // A point outside every grid of the district.
+            Err(WebError::Invalid(_)) => Err(WebError::Invalid("request.error.unroutable")),
+            Err(other) => Err(other),
+        };
+    }
+    if address_text.is_some_and(|text| !text.trim().is_empty()) {
+        return Err(WebError::Invalid("request.error.unroutable"));
+    }
+    Err(WebError::Invalid("request.error.place"))
+}
+
 /// Users to tell about a request at `level`: those granted a working role at that level's
 /// node on the request's path or, when nobody is, at the next level up the ladder (and
 /// finally the district).

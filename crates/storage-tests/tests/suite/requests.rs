@@ -16,7 +16,7 @@ use mulin_storage_tests::test_now;
 
 use crate::loaded;
 
-fn request(place: NodePath, received_at: DateTime<Utc>) -> RequestRecord {
+pub(crate) fn request(place: NodePath, received_at: DateTime<Utc>) -> RequestRecord {
     RequestRecord {
         id: RequestId::new_v7(),
         district: place.district().into(),
@@ -61,7 +61,7 @@ fn request(place: NodePath, received_at: DateTime<Utc>) -> RequestRecord {
     }
 }
 
-fn received(at: DateTime<Utc>) -> RequestEvent {
+pub(crate) fn received(at: DateTime<Utc>) -> RequestEvent {
     RequestEvent {
         seq: 1,
         at,

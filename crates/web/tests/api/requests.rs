@@ -859,3 +859,54 @@ async fn a_hotline_work_order_is_taken_in_once_and_its_result_read_back() {
         "another community's staff see nothing"
     );
 }
+
+/// The centre of a demo grid's rectangle.
+fn centre_of(app: &TestApp, idx: usize) -> (f64, f64) {
+    let geometry: Value = serde_json::from_str(app.grid(idx).geometry.as_deref().unwrap()).unwrap();
+    let ring = geometry["coordinates"][0].as_array().unwrap();
+    let (xs, ys): (Vec<f64>, Vec<f64>) = ring
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .unzip();
+    let mid = |v: &[f64]| {
+        (v.iter().cloned().fold(f64::MAX, f64::min) + v.iter().cloned().fold(f64::MIN, f64::max))
+            / 2.0
+    };
+    (mid(&xs), mid(&ys))
+}
+
+#[tokio::test]
+async fn a_map_pin_routes_to_the_grid_whose_boundary_holds_it() {
+    let app = spawn_app().await;
+    let shequ = app.token("shequ1").await;
+    let (lon, lat) = centre_of(&app, 1);
+    let created = submit(
+        &app,
+        &shequ,
+        json!({"service_code": "safety_hazard", "description": "井盖缺失", "lon": lon, "lat": lat,
+               "address": "和平路与新华街路口"}),
+    )
+    .await;
+    assert_eq!(created["grid_id"], app.grid(1).path.id().to_string());
+    assert_eq!(created["status"], "dispatched");
+    assert_eq!(created["address"], "和平路与新华街路口");
+    // Outside every grid, with no community to queue it at: refused, not lost silently.
+    let (status, _) = app
+        .post(
+            &shequ,
+            "/api/v1/requests",
+            json!({"service_code": "safety_hazard", "description": "x", "lon": 100.0, "lat": 30.0}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // With the community given, it lands in the community's queue instead.
+    let community = app.community(0).path.id().to_string();
+    let queued = submit(
+        &app,
+        &shequ,
+        json!({"service_code": "safety_hazard", "description": "x", "lon": 100.0, "lat": 30.0,
+               "community_id": community}),
+    )
+    .await;
+    assert_eq!(queued["status"], "received");
+}
