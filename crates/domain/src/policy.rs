@@ -46,6 +46,9 @@ pub enum Action {
     ManageAccounts,
     /// Read the audit log.
     ViewAudit,
+    /// Import a ledger (Excel) into the registry: creates places inside compounds and
+    /// writes residents in bulk.
+    ImportRegistry,
 }
 
 impl Role {
@@ -64,6 +67,7 @@ impl Role {
             EditRegistry => matches!(self, Admin | CommunityStaff | GridWorker),
             ManageAccounts => matches!(self, Admin | StreetAdmin),
             ViewAudit => matches!(self, Admin),
+            ImportRegistry => matches!(self, Admin | CommunityStaff | GridWorker),
         }
     }
 

@@ -11,6 +11,7 @@
 //! beside the reader pool; on PostgreSQL both are the same pool.
 #![deny(missing_docs)]
 
+mod ledger;
 mod rows;
 mod sql;
 mod store;

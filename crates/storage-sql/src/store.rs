@@ -28,10 +28,10 @@ use crate::sql::{get, Arg, Sql};
 use crate::{map_err, Dialect, SqlStore};
 
 /// Loads at least this big refresh the planner's statistics.
-const ANALYZE_AFTER_ROWS: usize = 10_000;
+pub(crate) const ANALYZE_AFTER_ROWS: usize = 10_000;
 
 impl SqlStore {
-    async fn fetch_all(&self, sql: &Sql) -> StoreResult<Vec<AnyRow>> {
+    pub(crate) async fn fetch_all(&self, sql: &Sql) -> StoreResult<Vec<AnyRow>> {
         sql.query().fetch_all(&self.reader).await.map_err(map_err)
     }
 
@@ -63,7 +63,7 @@ impl SqlStore {
         })
     }
 
-    async fn execute(&self, sql: &Sql) -> StoreResult<u64> {
+    pub(crate) async fn execute(&self, sql: &Sql) -> StoreResult<u64> {
         sql.query()
             .execute(&self.writer)
             .await
@@ -72,13 +72,13 @@ impl SqlStore {
     }
 }
 
-async fn execute_in(tx: &mut Transaction<'_, Any>, sql: &Sql) -> StoreResult<()> {
+pub(crate) async fn execute_in(tx: &mut Transaction<'_, Any>, sql: &Sql) -> StoreResult<()> {
     sql.query().execute(&mut **tx).await.map_err(map_err)?;
     Ok(())
 }
 
 /// Inserts rows in statements of as many rows as the argument limit allows.
-async fn insert_rows(
+pub(crate) async fn insert_rows(
     tx: &mut Transaction<'_, Any>,
     max_args: usize,
     head: &str,
@@ -104,7 +104,7 @@ async fn insert_rows(
     Ok(())
 }
 
-fn id_text(id: impl ToString) -> Arg {
+pub(crate) fn id_text(id: impl ToString) -> Arg {
     Arg::from(id.to_string())
 }
 
@@ -987,7 +987,7 @@ fn prefixed(alias: &str, columns: &str) -> String {
         .join(", ")
 }
 
-fn resident_select() -> Sql {
+pub(crate) fn resident_select() -> Sql {
     let cols = prefixed("r.", RESIDENT_COLUMNS);
     Sql::new(&format!(
         "SELECT {cols}, h.address AS address FROM residents r \

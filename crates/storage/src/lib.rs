@@ -9,6 +9,7 @@
 //! can be sharded by district later without changing a query.
 #![deny(missing_docs)]
 
+mod ledger;
 mod records;
 
 use async_trait::async_trait;
@@ -17,6 +18,7 @@ use mulin_domain::ids::{DistrictId, NodeId, ResidentId, UserId};
 use mulin_domain::policy::{Grant, Role};
 use mulin_domain::tree::NodePath;
 
+pub use ledger::{ImportBatch, LedgerStore};
 pub use records::*;
 
 /// What can go wrong in storage, as far as a caller can act on it.
@@ -44,7 +46,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
-pub trait Storage: Send + Sync + 'static {
+pub trait Storage: LedgerStore + Send + Sync + 'static {
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;
 
