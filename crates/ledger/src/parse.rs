@@ -73,6 +73,18 @@ pub struct Parsed {
     pub problems: Vec<Problem>,
     /// Data rows read (good or not; blank rows are not counted).
     pub n_rows: usize,
+    /// Each known column's header as the file writes it.
+    pub headers: HashMap<Field, String>,
+}
+
+impl Parsed {
+    /// The header of a column as the file writes it (the template's word if absent).
+    pub fn header(&self, field: Field) -> String {
+        self.headers
+            .get(&field)
+            .cloned()
+            .unwrap_or_else(|| field.header().to_owned())
+    }
 }
 
 /// Reads the first worksheet of an xlsx (or xls, xlsb, ods) workbook.
@@ -91,7 +103,13 @@ pub fn parse_workbook(bytes: &[u8]) -> Result<Parsed, LedgerError> {
 /// Checks rows of cells; `row0` is the 0-based sheet row of `rows[0]`.
 pub fn parse_rows(rows: &[&[Data]], row0: u32) -> Result<Parsed, LedgerError> {
     let (header_idx, columns) = find_header(rows)?;
-    let mut parsed = Parsed::default();
+    let mut parsed = Parsed {
+        headers: columns
+            .iter()
+            .map(|(field, (_, header))| (*field, header.clone()))
+            .collect(),
+        ..Parsed::default()
+    };
     let mut seen: HashMap<String, u32> = HashMap::new();
     for (idx, cells) in rows.iter().enumerate().skip(header_idx + 1) {
         let row = row0 + idx as u32 + 1;

@@ -139,6 +139,7 @@ pub async fn plan_import(
     parsed: Parsed,
     allowed: &(dyn Fn(&NodePath) -> bool + Send + Sync),
 ) -> StoreResult<ImportPlan> {
+    let headers = Headers(parsed.headers.clone());
     let mut plan = ImportPlan {
         n_rows: parsed.n_rows,
         problems: parsed.problems,
@@ -161,10 +162,11 @@ pub async fn plan_import(
     let mut resolved: Vec<(LedgerRow, NodePath)> = Vec::with_capacity(parsed.rows.len());
     for row in parsed.rows {
         let mut problems = Vec::new();
-        match resolve(&mut places, under, &row, allowed, &mut problems) {
+        match resolve(&mut places, under, &row, allowed, &headers, &mut problems) {
             Some(household) => resolved.push((row, household)),
             // Never silently drop a row: an import with a missing row is not all-or-nothing.
             None if problems.is_empty() => problem(
+                &headers,
                 &mut problems,
                 &row,
                 Field::House,
@@ -191,7 +193,7 @@ pub async fn plan_import(
             if !allowed(&before.household) {
                 plan.problems.push(Problem {
                     row: row.row,
-                    column: Field::IdNumber.header().to_owned(),
+                    column: headers.get(Field::IdNumber),
                     message: "该身份证号已登记在您管辖范围以外的住户中，请联系所在社区核实"
                         .to_owned(),
                 });
@@ -239,10 +241,28 @@ pub async fn plan_import(
     Ok(plan)
 }
 
-fn problem(problems: &mut Vec<Problem>, row: &LedgerRow, field: Field, message: String) {
+/// The file's own headers, for reporting problems in its words.
+struct Headers(HashMap<Field, String>);
+
+impl Headers {
+    fn get(&self, field: Field) -> String {
+        self.0
+            .get(&field)
+            .cloned()
+            .unwrap_or_else(|| field.header().to_owned())
+    }
+}
+
+fn problem(
+    headers: &Headers,
+    problems: &mut Vec<Problem>,
+    row: &LedgerRow,
+    field: Field,
+    message: String,
+) {
     problems.push(Problem {
         row: row.row,
-        column: field.header().to_owned(),
+        column: headers.get(field),
         message,
     });
 }
@@ -253,6 +273,7 @@ fn resolve(
     under: &NodeRecord,
     row: &LedgerRow,
     allowed: &(dyn Fn(&NodePath) -> bool + Send + Sync),
+    headers: &Headers,
     problems: &mut Vec<Problem>,
 ) -> Option<NodePath> {
     let address = &row.address;
@@ -260,6 +281,7 @@ fn resolve(
         if let Some(text) = &address.compound {
             if address_key(Field::Compound, text) != address_key(Field::Compound, &under.name) {
                 problem(
+                    headers,
                     problems,
                     row,
                     Field::Compound,
@@ -271,13 +293,20 @@ fn resolve(
         vec![under.path.id()]
     } else {
         let Some(text) = &address.compound else {
-            problem(problems, row, Field::Compound, "小区不能为空".to_owned());
+            problem(
+                headers,
+                problems,
+                row,
+                Field::Compound,
+                "小区不能为空".to_owned(),
+            );
             return None;
         };
         match places.compounds.get(&address_key(Field::Compound, text)) {
             Some(ids) => ids.clone(),
             None => {
                 problem(
+                    headers,
                     problems,
                     row,
                     Field::Compound,
@@ -303,7 +332,13 @@ fn resolve(
     let mut parents = compounds;
     for (kind, field, text) in steps {
         let Some(text) = text else {
-            problem(problems, row, field, format!("{}不能为空", field.header()));
+            problem(
+                headers,
+                problems,
+                row,
+                field,
+                format!("{}不能为空", headers.get(field)),
+            );
             return None;
         };
         let found = places.children_named(&parents, kind, text);
@@ -313,14 +348,19 @@ fn resolve(
                 let parent = parents[0];
                 let parent_path = places.records.get(&parent)?.path;
                 if !allowed(&parent_path) {
-                    problem(problems, row, field, "该地址不在您的管辖范围内".to_owned());
+                    problem(
+                        headers,
+                        problems,
+                        row,
+                        field,
+                        "该地址不在您的管辖范围内".to_owned(),
+                    );
                     return None;
                 }
                 places.create(parent, kind, text)?
             }
             [] => {
-                problem(
-                    problems,
+                problem(headers, problems,
                     row,
                     field,
                     format!(
@@ -332,6 +372,7 @@ fn resolve(
             }
             _ => {
                 problem(
+                    headers,
                     problems,
                     row,
                     field,
@@ -348,6 +389,7 @@ fn resolve(
     let household = places.records.get(&parents[0])?.path;
     if !allowed(&household) {
         problem(
+            headers,
             problems,
             row,
             Field::House,

@@ -13,6 +13,8 @@ use mulin_storage::{ResidentQuery, SessionKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+pub mod ledger;
+
 use crate::access;
 use crate::auth::{self, AuthUser};
 use crate::error::{ErrorBody, WebError};
@@ -31,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/residents/{id}", get(resident))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs))
+        .merge(ledger::routes())
 }
 
 /// The OpenAPI document.
@@ -390,7 +393,9 @@ async fn resident(
 }
 
 async fn openapi_json() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(ledger::LedgerApi::openapi());
+    Json(doc)
 }
 
 async fn docs() -> Html<&'static str> {

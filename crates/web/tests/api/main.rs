@@ -8,6 +8,7 @@
 mod helpers;
 
 mod authz;
+mod ledger;
 mod pages;
 mod registry;
 mod security;
