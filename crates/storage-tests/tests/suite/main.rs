@@ -19,6 +19,8 @@ use mulin_storage::{
 };
 use mulin_storage_tests::{small_demo, test_now, test_today, TestDb};
 
+mod ledger;
+
 async fn loaded() -> (TestDb, mulin_demo::Demo) {
     let db = TestDb::new().await.unwrap();
     let demo = small_demo(400, "hash");
