@@ -2,6 +2,8 @@
 //! a subcommand. Behaviour lives in the library crates; this is glue.
 
 mod bench;
+mod bench_import;
+mod import;
 mod settings;
 
 use std::path::{Path, PathBuf};
@@ -99,6 +101,17 @@ enum Command {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Measure the ledger import at a size against the bulk load (needs an empty database).
+    BenchImport {
+        /// Ledger rows (residents).
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+    },
+    /// Import a ledger from Excel (all rows or none; the same file twice changes nothing).
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Print an example configuration file.
     Config,
     /// Measure demo generation and resident search at a size (needs an empty database).
@@ -109,6 +122,22 @@ enum Command {
         /// Search queries of each kind and scope.
         #[arg(long, default_value_t = 200)]
         queries: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// The resident ledger (居民底册), an .xlsx file.
+    Residents {
+        /// The workbook.
+        file: PathBuf,
+        /// The node to import under (district, street, community, grid or compound): its
+        /// id or division code.
+        #[arg(long)]
+        under: String,
+        /// Check the file and report every problem, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -235,6 +264,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             households,
             queries,
         } => bench::run(connect(&database).await?, households, queries).await,
+        Command::BenchImport { rows } => bench_import::run(connect(&database).await?, rows).await,
         Command::Migrate => {
             connect(&database).await?;
             println!("数据库已迁移到最新版本 / migrations applied");
@@ -292,6 +322,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             println!("已创建 {name}（{code}），节点编号 node id {}", root.id());
             Ok(())
+        }
+        Command::Import {
+            command:
+                ImportCommand::Residents {
+                    file,
+                    under,
+                    dry_run,
+                },
+        } => {
+            let store = connect(&database).await?;
+            let under = find_node(&store, &under).await?;
+            import::residents(&store, &file, &under, dry_run).await
         }
         Command::User { command } => user_command(&connect(&database).await?, command).await,
         Command::Field { command } => field_command(&connect(&database).await?, command).await,
