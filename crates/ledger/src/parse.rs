@@ -222,7 +222,7 @@ fn date_from_text(text: &str) -> Option<DateCell> {
 
 fn date_from_number(value: f64) -> Option<DateCell> {
     // 19560314 typed as a number, or an Excel serial.
-    if value.fract() == 0.0 && (1_900_01_01.0..=2_200_12_31.0).contains(&value) {
+    if value.fract() == 0.0 && (19_000_101.0..=22_001_231.0).contains(&value) {
         return date_from_text(&format!("{}", value as i64));
     }
     date_from_serial(value).map(DateCell::Day)

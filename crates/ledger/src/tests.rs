@@ -300,7 +300,7 @@ proptest! {
     #[test]
     fn valid_numbers_read_back(digits in "[1-6][0-9]{5}(19[3-9][0-9]|200[0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}", rotate in 0usize..3) {
         let number = id(&digits);
-        let mut columns = vec![(Field::Name, "张伟".to_owned()), (Field::IdNumber, number.clone()), (Field::House, "101".to_owned())];
+        let mut columns = [(Field::Name, "张伟".to_owned()), (Field::IdNumber, number.clone()), (Field::House, "101".to_owned())];
         columns.rotate_left(rotate);
         let bytes = book(|sheet| {
             for (col, (field, value)) in columns.iter().enumerate() {
