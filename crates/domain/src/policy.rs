@@ -58,6 +58,9 @@ pub enum Action {
     ViewRequestStats,
     /// Replace grid boundaries (a community's whole tiling at once).
     EditGrids,
+    /// Import a ledger (Excel) into the registry: creates places inside compounds and
+    /// writes residents in bulk.
+    ImportRegistry,
 }
 
 impl Role {
@@ -87,6 +90,7 @@ impl Role {
             // Escalated requests reach the street, whose staff then run them too.
             ManageRequests => matches!(self, Admin | StreetAdmin | CommunityStaff),
             EditGrids => matches!(self, Admin | StreetAdmin | CommunityStaff),
+            ImportRegistry => matches!(self, Admin | CommunityStaff | GridWorker),
         }
     }
 

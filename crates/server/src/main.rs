@@ -3,6 +3,8 @@
 
 mod bench;
 mod bench_geo;
+mod bench_import;
+mod import;
 mod settings;
 
 use std::path::{Path, PathBuf};
@@ -106,6 +108,11 @@ enum Command {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Import a ledger from Excel (all rows or none; the same file twice changes nothing).
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Print an example configuration file.
     Config,
     /// Measure demo generation and resident search at a size (needs an empty database).
@@ -139,6 +146,28 @@ enum BenchCommand {
         /// Raster cells per grid in the index (finer: fewer polygon tests, more memory).
         #[arg(long, default_value_t = mulin_geo::index::CELLS_PER_GRID)]
         cells_per_grid: f64,
+    },
+    /// The ledger import at a size against the bulk load (needs an empty database).
+    Import {
+        /// Ledger rows (residents).
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// The resident ledger (居民底册), an .xlsx file.
+    Residents {
+        /// The workbook.
+        file: PathBuf,
+        /// The node to import under (district, street, community, grid or compound): its
+        /// id or division code.
+        #[arg(long)]
+        under: String,
+        /// Check the file and report every problem, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -301,6 +330,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             queries,
             what: None,
         } => bench::run(connect(&database).await?, households, queries).await,
+        Command::Bench {
+            what: Some(BenchCommand::Import { rows }),
+            ..
+        } => bench_import::run(connect(&database).await?, rows).await,
         Command::Migrate => {
             connect(&database).await?;
             println!("数据库已迁移到最新版本 / migrations applied");
@@ -358,6 +391,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             println!("已创建 {name}（{code}），节点编号 node id {}", root.id());
             Ok(())
+        }
+        Command::Import {
+            command:
+                ImportCommand::Residents {
+                    file,
+                    under,
+                    dry_run,
+                },
+        } => {
+            let store = connect(&database).await?;
+            let under = find_node(&store, &under).await?;
+            import::residents(&store, &file, &under, dry_run).await
         }
         Command::User { command } => user_command(&connect(&database).await?, command).await,
         Command::Field { command } => field_command(&connect(&database).await?, command).await,

@@ -273,3 +273,77 @@ async fn open311_keys_are_issued_once_listed_and_revoked() {
     let err = cli.fails(&["open311-key", "revoke", "--name", "nobody"], None);
     assert!(err.contains("no key of that name"), "{err}");
 }
+
+#[tokio::test]
+async fn a_ledger_imports_from_the_command_line_all_or_nothing() {
+    use mulin_domain::person::id_check_char;
+    use mulin_domain::tree::NodeKind;
+
+    let cli = Cli::new().await;
+    cli.ok(&["demo", "--households", "300"], None);
+    let store = cli.db.store();
+    let district = store.districts().await.unwrap()[0].path;
+    let nodes = store
+        .subtree(district.id().into(), &district, NodeKind::Household)
+        .await
+        .unwrap();
+    let household = nodes
+        .iter()
+        .find(|n| n.path.kind() == NodeKind::Household)
+        .unwrap();
+    let name_of = |kind: NodeKind| {
+        let id = household.path.at(kind).unwrap();
+        nodes
+            .iter()
+            .find(|n| n.path.id() == id)
+            .unwrap()
+            .name
+            .clone()
+    };
+    let grid = household.path.at(NodeKind::Grid).unwrap().to_string();
+    let first17 = "14021219560314231";
+    let number = format!("{first17}{}", id_check_char(first17).unwrap());
+    let write = |file: &str, number: &str| {
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        let header = ["姓名", "身份证号", "小区", "楼栋", "单元", "房号"];
+        let row = [
+            "张导入".to_owned(),
+            number.to_owned(),
+            name_of(NodeKind::Compound),
+            name_of(NodeKind::Building),
+            name_of(NodeKind::Entrance),
+            household.name.clone(),
+        ];
+        for (col, (head, cell)) in header.iter().zip(row.iter()).enumerate() {
+            sheet.write_string(0, col as u16, *head).unwrap();
+            sheet.write_string(1, col as u16, cell).unwrap();
+        }
+        let path = cli.data_dir.path().join(file);
+        workbook.save(&path).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let good = write("good.xlsx", &number);
+    let out = cli.ok(
+        &["import", "residents", &good, "--under", &grid, "--dry-run"],
+        None,
+    );
+    assert!(
+        out.contains("dry run ok") && out.contains("新增 1"),
+        "{out}"
+    );
+    let out = cli.ok(&["import", "residents", &good, "--under", &grid], None);
+    assert!(out.contains("imported") && out.contains("新增 1"), "{out}");
+    let out = cli.ok(&["import", "residents", &good, "--under", &grid], None);
+    assert!(
+        out.contains("未变 1"),
+        "the same file again changes nothing: {out}"
+    );
+
+    let bad = write("bad.xlsx", &number[..17]);
+    let err = cli.fails(&["import", "residents", &bad, "--under", &grid], None);
+    assert!(
+        err.contains("第 2 行") && err.contains("nothing imported"),
+        "{err}"
+    );
+}

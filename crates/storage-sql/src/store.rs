@@ -28,7 +28,7 @@ use crate::sql::{get, Arg, Sql};
 use crate::{map_err, Dialect, SqlStore};
 
 /// Loads at least this big refresh the planner's statistics.
-const ANALYZE_AFTER_ROWS: usize = 10_000;
+pub(crate) const ANALYZE_AFTER_ROWS: usize = 10_000;
 
 impl SqlStore {
     pub(crate) async fn fetch_all(&self, sql: &Sql) -> StoreResult<Vec<AnyRow>> {
@@ -78,7 +78,7 @@ pub(crate) async fn execute_in(tx: &mut Transaction<'_, Any>, sql: &Sql) -> Stor
 }
 
 /// Inserts rows in statements of as many rows as the argument limit allows.
-async fn insert_rows(
+pub(crate) async fn insert_rows(
     tx: &mut Transaction<'_, Any>,
     max_args: usize,
     head: &str,
@@ -987,7 +987,7 @@ fn prefixed(alias: &str, columns: &str) -> String {
         .join(", ")
 }
 
-fn resident_select() -> Sql {
+pub(crate) fn resident_select() -> Sql {
     let cols = prefixed("r.", RESIDENT_COLUMNS);
     Sql::new(&format!(
         "SELECT {cols}, h.address AS address FROM residents r \

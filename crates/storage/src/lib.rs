@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod geo;
+mod ledger;
 mod open311;
 mod records;
 mod requests;
@@ -21,6 +22,7 @@ use mulin_domain::policy::{Grant, Role};
 use mulin_domain::tree::NodePath;
 
 pub use geo::GeoStore;
+pub use ledger::{ImportBatch, LedgerStore};
 pub use open311::*;
 pub use records::*;
 pub use requests::*;
@@ -50,7 +52,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
-pub trait Storage: GeoStore + RequestStore + Open311Store + Send + Sync + 'static {
+pub trait Storage:
+    GeoStore + LedgerStore + Open311Store + RequestStore + Send + Sync + 'static
+{
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;
 

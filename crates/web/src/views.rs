@@ -317,3 +317,48 @@ impl From<&mulin_storage::RequestEvent> for EventView {
         }
     }
 }
+
+/// A resident as a ledger export writes it, masked or not; `names` gives the name of each
+/// node of the household's address (compound, building, entrance, household).
+pub fn ledger_row(
+    resident: &ResidentRecord,
+    names: &std::collections::HashMap<mulin_domain::ids::NodeId, String>,
+    today: NaiveDate,
+    disclosure: Disclosure,
+) -> mulin_ledger::ExportRow {
+    let full = disclosure == Disclosure::Full;
+    let name_at = |kind: NodeKind| {
+        resident
+            .household
+            .at(kind)
+            .and_then(|id| names.get(&id).cloned())
+            .unwrap_or_default()
+    };
+    mulin_ledger::ExportRow {
+        name: resident.name.as_ref().to_owned(),
+        gender: resident.gender,
+        ethnicity: resident.ethnicity.clone(),
+        birth_date: resident.birth_date,
+        id_number: resident.id_number.as_ref().map(|n| {
+            if full {
+                n.expose().to_owned()
+            } else {
+                n.masked()
+            }
+        }),
+        phone: resident.phone.as_ref().map(|p| {
+            if full {
+                p.expose().to_owned()
+            } else {
+                p.masked()
+            }
+        }),
+        compound: name_at(NodeKind::Compound),
+        building: name_at(NodeKind::Building),
+        entrance: name_at(NodeKind::Entrance),
+        house: name_at(NodeKind::Household),
+        relation: resident.relation,
+        status: resident.status,
+        groups: resident.groups.with_derived(resident.birth_date, today),
+    }
+}

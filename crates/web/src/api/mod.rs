@@ -13,6 +13,8 @@ use mulin_storage::{ResidentQuery, SessionKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+pub mod ledger;
+
 use crate::access;
 use crate::auth::{self, AuthUser};
 use crate::error::{ErrorBody, WebError};
@@ -36,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/docs", get(docs))
         .merge(requests::routes())
         .merge(geo::routes())
+        .merge(ledger::routes())
 }
 
 /// The OpenAPI document.
@@ -398,6 +401,7 @@ async fn openapi_json() -> impl IntoResponse {
     let mut doc = ApiDoc::openapi();
     doc.merge(requests::RequestsApi::openapi());
     doc.merge(geo::GeoApi::openapi());
+    doc.merge(ledger::LedgerApi::openapi());
     Json(doc)
 }
 

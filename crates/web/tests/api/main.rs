@@ -9,6 +9,7 @@ mod helpers;
 
 mod authz;
 mod geo;
+mod ledger;
 mod open311;
 mod pages;
 mod registry;

@@ -1,0 +1,109 @@
+//! `impl LedgerStore for SqlStore`: residents by ID number, and an import in one
+//! transaction.
+
+use async_trait::async_trait;
+use mulin_domain::ids::DistrictId;
+use mulin_domain::person::IdNumber;
+use mulin_storage::{ImportBatch, LedgerStore, ResidentRecord, StoreResult};
+use tracing::instrument;
+
+use crate::rows::{
+    millis, node_args, resident_args, resident_from_row, NODE_COLUMNS, RESIDENT_COLUMNS,
+};
+use crate::sql::{Arg, Sql};
+use crate::store::{execute_in, id_text, insert_rows, resident_select, ANALYZE_AFTER_ROWS};
+use crate::{map_err, SqlStore};
+
+/// ID numbers asked for per statement.
+const LOOKUP_CHUNK: usize = 400;
+
+/// What an import updates when the district already has the ID number: everything but the
+/// tenant, the id and the number itself.
+const UPSERT_TAIL: &str = " ON CONFLICT (district_id, id_number) DO UPDATE SET \
+     household_id = excluded.household_id, street_id = excluded.street_id, \
+     community_id = excluded.community_id, grid_id = excluded.grid_id, \
+     compound_id = excluded.compound_id, building_id = excluded.building_id, \
+     entrance_id = excluded.entrance_id, name = excluded.name, gender = excluded.gender, \
+     birth_date = excluded.birth_date, ethnicity = excluded.ethnicity, phone = excluded.phone, \
+     relation = excluded.relation, status = excluded.status, group_bits = excluded.group_bits, \
+     search_text = excluded.search_text";
+
+#[async_trait]
+impl LedgerStore for SqlStore {
+    #[instrument(skip_all, fields(n = id_numbers.len()))]
+    async fn residents_by_id_numbers(
+        &self,
+        district: DistrictId,
+        id_numbers: &[IdNumber],
+    ) -> StoreResult<Vec<ResidentRecord>> {
+        let mut found = Vec::new();
+        for chunk in id_numbers.chunks(LOOKUP_CHUNK) {
+            let mut sql = resident_select();
+            sql.push(" WHERE r.district_id = ")
+                .bind(district.to_string())
+                .push(" AND r.id_number IN (");
+            for (idx, id_number) in chunk.iter().enumerate() {
+                if idx > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(id_number.expose().to_owned());
+            }
+            sql.push(")");
+            for row in self.fetch_all(&sql).await? {
+                found.push(resident_from_row(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    #[instrument(skip_all, fields(n_nodes = batch.nodes.len(), n_residents = batch.residents.len()))]
+    async fn apply_import(&self, batch: &ImportBatch) -> StoreResult<()> {
+        let max_args = self.dialect.max_insert_args();
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        insert_rows(
+            &mut tx,
+            max_args,
+            &format!("INSERT INTO nodes ({NODE_COLUMNS}) VALUES "),
+            batch.nodes.iter().map(node_args),
+        )
+        .await?;
+        let head = format!("INSERT INTO residents ({RESIDENT_COLUMNS}) VALUES ");
+        let per_statement = (max_args / RESIDENT_COLUMNS.split(", ").count()).max(1);
+        for chunk in batch.residents.chunks(per_statement) {
+            let mut sql = Sql::new(&head);
+            for (idx, resident) in chunk.iter().enumerate() {
+                if idx > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_row(resident_args(resident));
+            }
+            sql.push(UPSERT_TAIL);
+            execute_in(&mut tx, &sql).await?;
+        }
+        let entry = &batch.audit;
+        let mut sql = Sql::new(
+            "INSERT INTO audit_log (district_id, id, at, user_id, username, action, target_kind, \
+             target_id, ip, detail) VALUES ",
+        );
+        sql.bind_row(vec![
+            id_text(entry.district),
+            id_text(entry.id),
+            Arg::from(millis(entry.at)),
+            Arg::from(entry.user_id.map(|id| id.to_string())),
+            Arg::from(entry.username.clone()),
+            Arg::from(entry.action.clone()),
+            Arg::from(entry.target_kind.clone()),
+            Arg::from(entry.target_id.clone()),
+            Arg::from(entry.ip.clone()),
+            Arg::from(entry.detail.clone()),
+        ]);
+        execute_in(&mut tx, &sql).await?;
+        tx.commit().await.map_err(map_err)?;
+        if batch.nodes.len() + batch.residents.len() >= ANALYZE_AFTER_ROWS {
+            for statement in self.dialect.after_bulk_load() {
+                self.execute(&Sql::new(statement)).await?;
+            }
+        }
+        Ok(())
+    }
+}

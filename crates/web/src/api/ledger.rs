@@ -1,0 +1,415 @@
+//! Excel in and out of the resident ledger: import (with a dry run), the blank template, and
+//! exports of the residents list as xlsx or CSV, masked for the caller's role.
+
+use std::collections::HashMap;
+
+use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use mulin_domain::ids::NodeId;
+use mulin_domain::policy::Action;
+use mulin_domain::tree::{NodeKind, NodePath};
+use mulin_ledger::{parse_workbook, plan_import, ImportPlan, Problem};
+use mulin_storage::{AuditEntry, ImportBatch, ResidentQuery, ResidentRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::access;
+use crate::auth::AuthUser;
+use crate::error::{ErrorBody, WebError};
+use crate::views::{ledger_row, Disclosure};
+use crate::AppState;
+
+/// The largest ledger file accepted (a 100,000-row ledger is about 6 MB).
+pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
+/// The most rows one export writes.
+const MAX_EXPORT_ROWS: usize = 200_000;
+
+/// The ledger's routes (mounted at `/api/v1`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/imports/residents",
+            post(import_residents).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
+        .route("/imports/residents/template.xlsx", get(template))
+        .route("/residents.xlsx", get(export_xlsx))
+        .route("/residents.csv", get(export_csv))
+}
+
+/// The ledger part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(import_residents, template, export_xlsx, export_csv),
+    components(schemas(ImportReport, ImportProblem, ImportUpload)),
+    tags((name = "ledger", description = "Excel in and out of the resident ledger"))
+)]
+pub struct LedgerApi;
+
+/// Where to import and whether to write.
+#[derive(Deserialize, IntoParams)]
+pub struct ImportParams {
+    /// The node to import under: a district, street, community, grid or compound.
+    pub under: String,
+    /// `true` checks the file and writes nothing (default `false`).
+    pub dry_run: Option<bool>,
+}
+
+/// The upload.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ImportUpload {
+    /// The ledger workbook (.xlsx).
+    #[schema(format = Binary, value_type = String)]
+    pub file: Vec<u8>,
+}
+
+/// One problem of an import.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug, PartialEq, Eq)]
+pub struct ImportProblem {
+    /// The row as Excel numbers it (0: the file as a whole).
+    pub row: u32,
+    /// The column's header as the file writes it.
+    pub column: String,
+    /// Why, in Chinese.
+    pub message: String,
+}
+
+/// What an import found and did.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct ImportReport {
+    /// Whether the file is (dry run) or was (otherwise) imported: no errors.
+    pub ok: bool,
+    /// Data rows read.
+    pub rows: usize,
+    /// Every problem; an import with any writes nothing.
+    pub errors: Vec<ImportProblem>,
+    /// Whether nothing was written on purpose.
+    pub dry_run: bool,
+    /// Residents new to the district.
+    pub created: usize,
+    /// Residents whose record changed.
+    pub updated: usize,
+    /// Residents already registered exactly as the file says.
+    pub unchanged: usize,
+    /// Buildings, entrances and households created inside existing compounds.
+    pub new_places: usize,
+}
+
+impl ImportReport {
+    fn failed(rows: usize, dry_run: bool, errors: Vec<Problem>) -> ImportReport {
+        ImportReport {
+            ok: false,
+            rows,
+            errors: errors.into_iter().map(problem_view).collect(),
+            dry_run,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            new_places: 0,
+        }
+    }
+}
+
+fn problem_view(problem: Problem) -> ImportProblem {
+    ImportProblem {
+        row: problem.row,
+        column: problem.column,
+        message: problem.message,
+    }
+}
+
+fn file_problem(message: String) -> Problem {
+    Problem {
+        row: 0,
+        column: String::new(),
+        message,
+    }
+}
+
+fn rejected(status: StatusCode, report: ImportReport) -> Response {
+    (status, Json(report)).into_response()
+}
+
+/// Imports a resident ledger under a node: all rows or none. Rows are keyed by ID number,
+/// so importing the same file twice changes nothing; a changed row updates the resident.
+#[utoipa::path(post, path = "/api/v1/imports/residents", tag = "ledger", params(ImportParams),
+    request_body(content = ImportUpload, content_type = "multipart/form-data"),
+    security(("bearer" = [])),
+    responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ImportReport), (status = 422, body = ImportReport)))]
+async fn import_residents(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(params): Query<ImportParams>,
+    mut multipart: Multipart,
+) -> Result<Response, WebError> {
+    let dry_run = params.dry_run.unwrap_or(false);
+    let under_id: NodeId = params.under.parse().map_err(|_| WebError::NotFound)?;
+    // A grid worker may import under their community: rows outside their grid are then
+    // reported as outside the scope. A node the caller can neither see nor import under is
+    // "not found".
+    let under = state.store.node(auth.user.district, under_id).await?;
+    if auth
+        .principal
+        .scopes_under(Action::ImportRegistry, &under.path)
+        .is_empty()
+    {
+        return Err(if auth.principal.allows(Action::ViewTree, &under.path) {
+            WebError::Forbidden
+        } else {
+            WebError::NotFound
+        });
+    }
+    let mut upload: Option<(String, Vec<u8>)> = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(err) => return Ok(upload_error(err.status(), dry_run)),
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let file_name = field.file_name().unwrap_or("").to_owned();
+        match field.bytes().await {
+            Ok(bytes) => upload = Some((file_name, bytes.to_vec())),
+            Err(err) => return Ok(upload_error(err.status(), dry_run)),
+        }
+    }
+    let Some((file_name, bytes)) = upload else {
+        return Ok(rejected(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ImportReport::failed(
+                0,
+                dry_run,
+                vec![file_problem(
+                    "请选择要导入的 Excel 文件（表单字段 file）".to_owned(),
+                )],
+            ),
+        ));
+    };
+    let parsed = tokio::task::spawn_blocking(move || parse_workbook(&bytes))
+        .await
+        .map_err(|err| WebError::Internal(Box::new(err)))?;
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            return Ok(rejected(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ImportReport::failed(0, dry_run, vec![file_problem(err.to_string())]),
+            ))
+        }
+    };
+    let principal = auth.principal.clone();
+    let allowed = move |path: &NodePath| principal.allows(Action::ImportRegistry, path);
+    let plan = plan_import(state.store.as_ref(), &under, parsed, &allowed).await?;
+    if !plan.problems.is_empty() {
+        return Ok(rejected(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ImportReport::failed(plan.n_rows, dry_run, plan.problems),
+        ));
+    }
+    if !dry_run {
+        let detail = format!(
+            "{file_name}：{} 行，新增 {}，更新 {}，未变 {}，新建地址 {}",
+            plan.n_rows,
+            plan.created,
+            plan.updated,
+            plan.unchanged,
+            plan.nodes.len()
+        );
+        state
+            .store
+            .apply_import(&import_batch(&state, &auth, &under.path, &plan, detail))
+            .await?;
+    }
+    Ok(Json(ImportReport {
+        ok: true,
+        rows: plan.n_rows,
+        errors: Vec::new(),
+        dry_run,
+        created: plan.created,
+        updated: plan.updated,
+        unchanged: plan.unchanged,
+        new_places: plan.nodes.len(),
+    })
+    .into_response())
+}
+
+fn upload_error(status: StatusCode, dry_run: bool) -> Response {
+    let (status, message) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        (
+            status,
+            format!(
+                "文件超过 {} MB，请分成几个文件导入",
+                MAX_IMPORT_BYTES / 1024 / 1024
+            ),
+        )
+    } else {
+        (StatusCode::BAD_REQUEST, "上传的表单无法读取".to_owned())
+    };
+    rejected(
+        status,
+        ImportReport::failed(0, dry_run, vec![file_problem(message)]),
+    )
+}
+
+/// The batch an import writes, with its audit record.
+pub fn import_batch(
+    state: &AppState,
+    auth: &AuthUser,
+    under: &NodePath,
+    plan: &ImportPlan,
+    detail: String,
+) -> ImportBatch {
+    ImportBatch {
+        district: auth.user.district,
+        nodes: plan.nodes.clone(),
+        residents: plan.residents.clone(),
+        audit: AuditEntry {
+            id: uuid::Uuid::now_v7(),
+            district: auth.user.district,
+            at: state.clock.now(),
+            user_id: Some(auth.user.id),
+            username: auth.user.username.clone(),
+            action: "resident.import".to_owned(),
+            target_kind: "node".to_owned(),
+            target_id: under.id().to_string(),
+            ip: auth.ip.clone(),
+            detail,
+        },
+    }
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn attachment(content_type: &str, file_name: &str, body: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The blank ledger template: the columns an import reads, under a title row.
+#[utoipa::path(get, path = "/api/v1/imports/residents/template.xlsx", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody)))]
+async fn template(_auth: AuthUser) -> Result<Response, WebError> {
+    let bytes = mulin_ledger::template_xlsx().map_err(|err| WebError::Internal(Box::new(err)))?;
+    Ok(attachment(XLSX, "resident-ledger-template.xlsx", bytes))
+}
+
+/// Export options.
+#[derive(Deserialize, IntoParams)]
+pub struct ExportParams {
+    /// Only below this node (default: everywhere the caller may see residents).
+    pub under: Option<String>,
+    /// Name, part of an address, or the last 4+ digits of an ID number.
+    pub q: Option<String>,
+    /// `true` for full ID numbers and phones: only for roles that may reveal them, for every
+    /// resident exported; audited.
+    pub reveal: Option<bool>,
+}
+
+/// The residents an export writes, as ledger rows, after the policy and the audit.
+async fn export_rows(
+    state: &AppState,
+    auth: &AuthUser,
+    params: &ExportParams,
+) -> Result<Vec<mulin_ledger::ExportRow>, WebError> {
+    let under: Option<NodeId> = params
+        .under
+        .as_deref()
+        .map(|text| text.parse().map_err(|_| WebError::NotFound))
+        .transpose()?;
+    let mut residents: Vec<ResidentRecord> = Vec::new();
+    let mut query = ResidentQuery {
+        q: params.q.clone().unwrap_or_default(),
+        page: 1,
+        per_page: 200,
+    };
+    loop {
+        let page = access::search_residents(state, auth, under, &query).await?;
+        residents.extend(page.items);
+        if !page.has_more || residents.len() >= MAX_EXPORT_ROWS {
+            break;
+        }
+        query.page += 1;
+    }
+    let reveal = params.reveal.unwrap_or(false);
+    if reveal
+        && !residents.iter().all(|resident| {
+            auth.principal
+                .allows(Action::RevealPersonalData, &resident.household)
+        })
+    {
+        return Err(WebError::Forbidden);
+    }
+    let names: HashMap<NodeId, String> = access::tree(state, auth, under, NodeKind::Household)
+        .await?
+        .into_iter()
+        .map(|node| (node.path.id(), node.name))
+        .collect();
+    let (action, disclosure) = if reveal {
+        ("resident.export.reveal", Disclosure::Full)
+    } else {
+        ("resident.export", Disclosure::Masked)
+    };
+    let detail = format!(
+        "{} 行；q={}",
+        residents.len(),
+        params.q.as_deref().unwrap_or("")
+    );
+    let target = under.map(|id| id.to_string()).unwrap_or_default();
+    state
+        .audit(auth, action, ("node", &target), &detail)
+        .await?;
+    let today = state.clock.today();
+    Ok(residents
+        .iter()
+        .map(|resident| ledger_row(resident, &names, today, disclosure))
+        .collect())
+}
+
+/// The residents list as an xlsx ledger (the import's columns), masked unless `reveal`.
+#[utoipa::path(get, path = "/api/v1/residents.xlsx", tag = "ledger", params(ExportParams), security(("bearer" = [])),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn export_xlsx(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(params): Query<ExportParams>,
+) -> Result<Response, WebError> {
+    let rows = export_rows(&state, &auth, &params).await?;
+    let bytes = tokio::task::spawn_blocking(move || mulin_ledger::write_xlsx(&rows))
+        .await
+        .map_err(|err| WebError::Internal(Box::new(err)))?
+        .map_err(|err| WebError::Internal(Box::new(err)))?;
+    Ok(attachment(XLSX, "residents.xlsx", bytes))
+}
+
+/// The residents list as CSV (UTF-8 with BOM), masked unless `reveal`.
+#[utoipa::path(get, path = "/api/v1/residents.csv", tag = "ledger", params(ExportParams), security(("bearer" = [])),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn export_csv(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(params): Query<ExportParams>,
+) -> Result<Response, WebError> {
+    let rows = export_rows(&state, &auth, &params).await?;
+    let text = mulin_ledger::write_csv(&rows);
+    Ok(attachment(
+        "text/csv; charset=utf-8",
+        "residents.csv",
+        text.into_bytes(),
+    ))
+}
