@@ -669,6 +669,91 @@ fn transition_error(err: TransitionError) -> WebError {
     })
 }
 
+/// A lifecycle action as the API (JSON) and the pages (a form) send it. `action` names it;
+/// the other fields are those it needs.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct ActionInput {
+    /// `dispatch`, `sign_for`, `arrive`, `return`, `reassign`, `escalate`, `whistle`,
+    /// `acknowledge_whistle`, `report_whistle`, `request_extension`, `approve_extension`,
+    /// `reject_extension`, `solve`, `verify`, `rate`, `close`, `revisit`, `note`, `merge`.
+    pub action: String,
+    /// The grid, for `dispatch` and `reassign`.
+    pub grid_id: Option<String>,
+    /// The department, for `whistle` (`urban_management`, `fire_service`, `power`, `water`,
+    /// `sanitation`, `police`, `market_regulation`).
+    pub department: Option<String>,
+    /// The reason, note, report or comment.
+    pub note: Option<String>,
+    /// Minutes, for `request_extension`.
+    pub minutes: Option<u32>,
+    /// For `verify`: whether the result holds.
+    pub passed: Option<bool>,
+    /// For `rate`: 1–5.
+    pub stars: Option<u8>,
+    /// For `merge`: the request this duplicate is closed into.
+    pub into: Option<String>,
+}
+
+impl ActionInput {
+    /// The command, or which field is missing or wrong.
+    pub fn command(self) -> Result<Command, WebError> {
+        let note = self.note.unwrap_or_default();
+        let missing = || WebError::Invalid("request.error.action_field");
+        let grid = || -> Result<NodeId, WebError> {
+            self.grid_id
+                .as_deref()
+                .ok_or_else(missing)?
+                .parse()
+                .map_err(|_| WebError::Invalid("request.error.grid"))
+        };
+        Ok(match self.action.as_str() {
+            "dispatch" => Command::Dispatch { grid: grid()? },
+            "reassign" => Command::Reassign { grid: grid()? },
+            "sign_for" => Command::SignFor,
+            "arrive" => Command::ArriveOnSite,
+            "return" => Command::Return { reason: note },
+            "escalate" => Command::Escalate { reason: note },
+            "whistle" => Command::Whistle {
+                department: mulin_domain::org::Department::parse(
+                    self.department.as_deref().ok_or_else(missing)?.trim(),
+                )
+                .map_err(|_| WebError::Invalid("request.error.department"))?,
+                note,
+            },
+            "acknowledge_whistle" => Command::AcknowledgeWhistle,
+            "report_whistle" => Command::ReportWhistle { note },
+            "request_extension" => Command::RequestExtension {
+                minutes: self.minutes.ok_or_else(missing)?,
+                reason: note,
+            },
+            "approve_extension" => Command::ApproveExtension,
+            "reject_extension" => Command::RejectExtension { reason: note },
+            "solve" => Command::Solve { note },
+            "verify" => Command::Verify {
+                passed: self.passed.ok_or_else(missing)?,
+                note,
+            },
+            "rate" => Command::Rate {
+                rating: mulin_domain::request::Rating::new(self.stars.ok_or_else(missing)?)
+                    .map_err(|_| WebError::Invalid("request.error.rating"))?,
+                comment: note,
+            },
+            "close" => Command::Close,
+            "revisit" => Command::Revisit { note },
+            "note" => Command::Note { text: note },
+            "merge" => Command::MergeInto {
+                into: self
+                    .into
+                    .as_deref()
+                    .ok_or_else(missing)?
+                    .parse()
+                    .map_err(|_| WebError::Invalid("request.error.merge"))?,
+            },
+            _ => return Err(WebError::Invalid("request.error.action")),
+        })
+    }
+}
+
 /// Whether the caller may issue `command` on `request`.
 pub fn may_issue(auth: &AuthUser, request: &RequestRecord, command: &Command) -> bool {
     match command.actor() {

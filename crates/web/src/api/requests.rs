@@ -9,9 +9,8 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use mulin_domain::deadline::{DeadlinePolicy, DeadlinePolicyParts, Limit, LimitKind, Severity};
 use mulin_domain::ids::{NodeId, RequestId};
-use mulin_domain::org::Department;
 use mulin_domain::policy::Action;
-use mulin_domain::request::{Channel, Command, Rating, RequestStatus, SERVICE_CATALOGUE};
+use mulin_domain::request::{Channel, RequestStatus, SERVICE_CATALOGUE};
 use mulin_storage::{LonLat, RequestFilter, RequestOrder, RequestRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -20,7 +19,7 @@ use super::parse_id;
 use crate::auth::AuthUser;
 use crate::error::{ErrorBody, WebError};
 use crate::i18n::{Lang, Tr};
-use crate::requests::{self, ListScope, NewRequest, RequestStats};
+use crate::requests::{self, ActionInput, ListScope, NewRequest, RequestStats};
 use crate::views::{Disclosure, EventView, RequestView};
 use crate::AppState;
 
@@ -46,7 +45,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(services, create, list, one, act, stats, notifications, read_notifications, get_policy, put_policy, hotline_create, hotline_get),
-    components(schemas(HotlineOrder, HotlineResult, PolicyView, PolicyBody, LimitView, ServiceView, CreateRequest, RequestView, RequestPage, RequestDetail, EventView, ActionRequest, StatsView, PeriodStats, NotificationView)),
+    components(schemas(ActionInput, HotlineOrder, HotlineResult, PolicyView, PolicyBody, LimitView, ServiceView, CreateRequest, RequestView, RequestPage, RequestDetail, EventView, StatsView, PeriodStats, NotificationView)),
     tags((name = "requests", description = "Residents' requests, the 1341 deadlines, whistles and KPIs"))
 )]
 pub struct RequestsApi;
@@ -299,100 +298,15 @@ async fn one(
     }))
 }
 
-/// A lifecycle action. `action` names it; the other fields are those it needs.
-#[derive(Deserialize, ToSchema)]
-pub struct ActionRequest {
-    /// `dispatch`, `sign_for`, `arrive`, `return`, `reassign`, `escalate`, `whistle`,
-    /// `acknowledge_whistle`, `report_whistle`, `request_extension`, `approve_extension`,
-    /// `reject_extension`, `solve`, `verify`, `rate`, `close`, `revisit`, `note`, `merge`.
-    pub action: String,
-    /// The grid, for `dispatch` and `reassign`.
-    pub grid_id: Option<String>,
-    /// The department, for `whistle` (`urban_management`, `fire_service`, `power`, `water`,
-    /// `sanitation`, `police`, `market_regulation`).
-    pub department: Option<String>,
-    /// The reason, note, report or comment.
-    pub note: Option<String>,
-    /// Minutes, for `request_extension`.
-    pub minutes: Option<u32>,
-    /// For `verify`: whether the result holds.
-    pub passed: Option<bool>,
-    /// For `rate`: 1–5.
-    pub stars: Option<u8>,
-    /// For `merge`: the request this duplicate is closed into.
-    pub into: Option<String>,
-}
-
-impl ActionRequest {
-    fn command(self) -> Result<Command, WebError> {
-        let note = self.note.unwrap_or_default();
-        let missing = || WebError::Invalid("request.error.action_field");
-        let grid = || -> Result<NodeId, WebError> {
-            self.grid_id
-                .as_deref()
-                .ok_or_else(missing)?
-                .parse()
-                .map_err(|_| WebError::Invalid("request.error.grid"))
-        };
-        Ok(match self.action.as_str() {
-            "dispatch" => Command::Dispatch { grid: grid()? },
-            "reassign" => Command::Reassign { grid: grid()? },
-            "sign_for" => Command::SignFor,
-            "arrive" => Command::ArriveOnSite,
-            "return" => Command::Return { reason: note },
-            "escalate" => Command::Escalate { reason: note },
-            "whistle" => Command::Whistle {
-                department: parse_code(
-                    self.department.as_deref(),
-                    Department::parse,
-                    "request.error.department",
-                )?
-                .ok_or_else(missing)?,
-                note,
-            },
-            "acknowledge_whistle" => Command::AcknowledgeWhistle,
-            "report_whistle" => Command::ReportWhistle { note },
-            "request_extension" => Command::RequestExtension {
-                minutes: self.minutes.ok_or_else(missing)?,
-                reason: note,
-            },
-            "approve_extension" => Command::ApproveExtension,
-            "reject_extension" => Command::RejectExtension { reason: note },
-            "solve" => Command::Solve { note },
-            "verify" => Command::Verify {
-                passed: self.passed.ok_or_else(missing)?,
-                note,
-            },
-            "rate" => Command::Rate {
-                rating: Rating::new(self.stars.ok_or_else(missing)?)
-                    .map_err(|_| WebError::Invalid("request.error.rating"))?,
-                comment: note,
-            },
-            "close" => Command::Close,
-            "revisit" => Command::Revisit { note },
-            "note" => Command::Note { text: note },
-            "merge" => Command::MergeInto {
-                into: self
-                    .into
-                    .as_deref()
-                    .ok_or_else(missing)?
-                    .parse()
-                    .map_err(|_| WebError::Invalid("request.error.merge"))?,
-            },
-            _ => return Err(WebError::Invalid("request.error.action")),
-        })
-    }
-}
-
 /// Applies a lifecycle action. Refused actions answer 422 with the rule that refused them;
 /// actions the caller's role may not take answer 403.
-#[utoipa::path(post, path = "/api/v1/requests/{id}/actions", tag = "requests", params(("id" = String, Path, description = "Request id")), request_body = ActionRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/requests/{id}/actions", tag = "requests", params(("id" = String, Path, description = "Request id")), request_body = ActionInput, security(("bearer" = [])),
     responses((status = 200, body = RequestView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn act(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
-    Json(body): Json<ActionRequest>,
+    Json(body): Json<ActionInput>,
 ) -> Result<Json<RequestView>, WebError> {
     let id: RequestId = parse_id(&id)?;
     let record = requests::command(&state, &auth, id, body.command()?).await?;
@@ -441,26 +355,13 @@ pub struct PeriodStats {
     pub rated: i64,
 }
 
-/// KPIs of the period and of the one just before it.
+/// KPIs of the period (at the top level) and of the one just before it.
 #[derive(Serialize, ToSchema)]
 pub struct StatsView {
     /// The node.
     pub under: String,
-    /// Requests received.
-    pub total: i64,
-    /// 响应率.
-    pub response_rate: Option<f64>,
-    /// On-time resolution rate.
-    pub on_time_rate: Option<f64>,
-    /// 解决率.
-    pub resolution_rate: Option<f64>,
-    /// 满意率.
-    pub satisfaction_rate: Option<f64>,
-    /// Mean handling minutes.
-    pub mean_handling_minutes: Option<f64>,
-    /// Median handling minutes.
-    pub median_handling_minutes: Option<f64>,
-    /// The whole period, with the same figures.
+    /// The period's figures.
+    #[serde(flatten)]
     pub current: PeriodStats,
     /// The period of the same length just before.
     pub previous: PeriodStats,
@@ -510,17 +411,9 @@ async fn stats(
         .unwrap_or(to - chrono::Duration::days(30));
     let (current, previous) = requests::stats(&state, &auth, under, from, to).await?;
     let before = from - (to - from);
-    let now = period(&current, from, to);
     Ok(Json(StatsView {
         under: under.to_string(),
-        total: now.total,
-        response_rate: now.response_rate,
-        on_time_rate: now.on_time_rate,
-        resolution_rate: now.resolution_rate,
-        satisfaction_rate: now.satisfaction_rate,
-        mean_handling_minutes: now.mean_handling_minutes,
-        median_handling_minutes: now.median_handling_minutes,
-        current: now,
+        current: period(&current, from, to),
         previous: period(&previous, before, from),
     }))
 }

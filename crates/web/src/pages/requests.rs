@@ -22,7 +22,7 @@ use super::{csrf_token, page, parse_id, with_lang, Layout};
 use crate::auth::{self, PageUser};
 use crate::error::{PageError, WebError};
 use crate::i18n::Tr;
-use crate::requests::{self, ListScope, NewRequest, RequestStats};
+use crate::requests::{self, ActionInput, ListScope, NewRequest, RequestStats};
 use crate::AppState;
 
 /// The request page routes.
@@ -504,76 +504,6 @@ async fn view_request_get(
         .map_err(with_lang(lang))
 }
 
-#[derive(Deserialize)]
-struct ActionForm {
-    action: String,
-    note: Option<String>,
-    department: Option<String>,
-    minutes: Option<u32>,
-    grid: Option<String>,
-    passed: Option<String>,
-    stars: Option<u8>,
-    into: Option<String>,
-}
-
-impl ActionForm {
-    fn command(self) -> Result<Command, WebError> {
-        let note = self.note.unwrap_or_default();
-        let invalid = || WebError::Invalid("request.error.action_field");
-        let grid = || -> Result<NodeId, WebError> {
-            self.grid
-                .as_deref()
-                .and_then(|g| g.parse().ok())
-                .ok_or(WebError::Invalid("request.error.grid"))
-        };
-        Ok(match self.action.as_str() {
-            "sign_for" => Command::SignFor,
-            "arrive" => Command::ArriveOnSite,
-            "solve" => Command::Solve { note },
-            "whistle" => Command::Whistle {
-                department: self
-                    .department
-                    .as_deref()
-                    .and_then(|d| Department::parse(d).ok())
-                    .ok_or(WebError::Invalid("request.error.department"))?,
-                note,
-            },
-            "acknowledge_whistle" => Command::AcknowledgeWhistle,
-            "report_whistle" => Command::ReportWhistle { note },
-            "request_extension" => Command::RequestExtension {
-                minutes: self.minutes.ok_or_else(invalid)?,
-                reason: note,
-            },
-            "approve_extension" => Command::ApproveExtension,
-            "reject_extension" => Command::RejectExtension { reason: note },
-            "escalate" => Command::Escalate { reason: note },
-            "return" => Command::Return { reason: note },
-            "dispatch" => Command::Dispatch { grid: grid()? },
-            "reassign" => Command::Reassign { grid: grid()? },
-            "verify" => Command::Verify {
-                passed: self.passed.as_deref() != Some("no"),
-                note,
-            },
-            "rate" => Command::Rate {
-                rating: Rating::new(self.stars.ok_or_else(invalid)?)
-                    .map_err(|_| WebError::Invalid("request.error.rating"))?,
-                comment: note,
-            },
-            "close" => Command::Close,
-            "revisit" => Command::Revisit { note },
-            "note" => Command::Note { text: note },
-            "merge" => Command::MergeInto {
-                into: self
-                    .into
-                    .as_deref()
-                    .and_then(|id| id.parse().ok())
-                    .ok_or(WebError::Invalid("request.error.merge"))?,
-            },
-            _ => return Err(WebError::Invalid("request.error.action")),
-        })
-    }
-}
-
 async fn view_request_action_post(
     State(state): State<AppState>,
     user: PageUser,
@@ -586,7 +516,7 @@ async fn view_request_action_post(
     auth::check_csrf(&user.auth, csrf_token(&headers, &body).as_deref())
         .map_err(with_lang(lang))?;
     let id: RequestId = parse_id(&id, lang)?;
-    let form: ActionForm = serde_urlencoded::from_bytes(&body)
+    let form: ActionInput = serde_urlencoded::from_bytes(&body)
         .map_err(|_| with_lang(lang)(WebError::Invalid("request.error.action")))?;
     let result = match form.command() {
         Ok(command) => requests::command(&state, &user.auth, id, command).await,

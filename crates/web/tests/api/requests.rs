@@ -238,7 +238,7 @@ async fn missed_deadlines_breach_once_escalate_and_notify_the_level_above() {
     assert_eq!(stats["response_rate"], 0.0);
     assert_eq!(stats["on_time_rate"], 0.0);
     assert_eq!(stats["resolution_rate"], 1.0);
-    assert_eq!(stats["current"]["breaches"], 2);
+    assert_eq!(stats["breaches"], 2);
     assert_eq!(stats["median_handling_minutes"], 31.0);
     assert_eq!(stats["previous"]["total"], 0);
 }
