@@ -4,6 +4,7 @@
 mod bench;
 mod bench_geo;
 mod bench_import;
+mod bench_requests;
 mod import;
 mod settings;
 
@@ -152,6 +153,25 @@ enum BenchCommand {
         /// Ledger rows (residents).
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
+    },
+    /// Request intake through the JSON API and Open311 against raw inserts, breach
+    /// detection delay among many open requests, and KPI time (needs an empty database).
+    Requests {
+        /// Households of the demo district.
+        #[arg(long, default_value_t = 3_000)]
+        households: usize,
+        /// Requests per intake path.
+        #[arg(long, default_value_t = 2_000)]
+        intakes: usize,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Extra open requests waiting while deadlines fall due.
+        #[arg(long, default_value_t = 20_000)]
+        open: usize,
+        /// Requests falling due during the breach measurement.
+        #[arg(long, default_value_t = 200)]
+        due: usize,
     },
 }
 
@@ -334,6 +354,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             what: Some(BenchCommand::Import { rows }),
             ..
         } => bench_import::run(connect(&database).await?, rows).await,
+        Command::Bench {
+            what:
+                Some(BenchCommand::Requests {
+                    households,
+                    intakes,
+                    clients,
+                    open,
+                    due,
+                }),
+            ..
+        } => {
+            let sizes = bench_requests::Sizes {
+                households,
+                intakes,
+                clients: clients.max(1),
+                open,
+                due: due.max(1),
+            };
+            bench_requests::run(connect(&database).await?, sizes).await
+        }
         Command::Migrate => {
             connect(&database).await?;
             println!("数据库已迁移到最新版本 / migrations applied");

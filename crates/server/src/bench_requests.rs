@@ -1,0 +1,438 @@
+//! `mulin bench requests`: how fast requests come in and how soon a missed deadline is
+//! seen, on a demo district in an empty database.
+//!
+//! - Intake: durable intakes per second and p50/p99 latency through the JSON API and through
+//!   Open311 `POST requests` (HTTP on loopback, several clients), beside the baseline of raw
+//!   single-row durable inserts of the same records into the same database, in the same run.
+//! - Breach detection: with many open requests whose deadlines lie ahead, a batch of
+//!   requests falls due during the run; the delay from each deadline to its recorded breach
+//!   (the scheduler as `mulin serve` runs it).
+//! - KPIs: the time of the request figures for the whole district and for one grid.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, Utc};
+use mulin_domain::deadline::{EscalationLevel, Severity};
+use mulin_domain::ids::RequestId;
+use mulin_domain::request::{Channel, EventKind, RequestState, RequestStatus};
+use mulin_domain::tree::{NodeKind, NodePath};
+use mulin_storage::{Open311KeyRecord, RequestEvent, RequestRecord, Storage};
+use mulin_web::clock::{Clock, SystemClock};
+use mulin_web::{AppState, Application, WebSettings};
+
+const PASSWORD: &str = "bench-password";
+
+/// What to measure.
+pub struct Sizes {
+    /// Households of the demo district.
+    pub households: usize,
+    /// Requests per intake path.
+    pub intakes: usize,
+    /// Concurrent HTTP clients.
+    pub clients: usize,
+    /// Open requests waiting while deadlines fall due.
+    pub open: usize,
+    /// Requests that fall due during the breach measurement.
+    pub due: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn record(place: NodePath, now: DateTime<Utc>, arrive_in: chrono::Duration) -> RequestRecord {
+    RequestRecord {
+        id: RequestId::new_v7(),
+        district: place.district().into(),
+        place,
+        address: Some("bench".into()),
+        position: None,
+        service_code: "sanitation".into(),
+        severity: Severity::Ordinary,
+        channel: Channel::Api,
+        state: RequestState {
+            status: RequestStatus::Dispatched,
+            level: EscalationLevel::Grid,
+            whistle_open: false,
+            whistle_acknowledged: false,
+            extension_pending: None,
+        },
+        title: "楼道堆放杂物".into(),
+        description: "三单元楼道堆满杂物，影响通行".into(),
+        reporter_name: None,
+        reporter_phone: None,
+        submitted_by: None,
+        received_at: now,
+        arrive_due: now + arrive_in,
+        resolve_due: now + arrive_in + chrono::Duration::minutes(20),
+        arrived_at: None,
+        resolved_at: None,
+        closed_at: None,
+        rating: None,
+        arrive_breached: false,
+        resolve_breached: false,
+        whistle_department: None,
+        whistle_liaison: None,
+        whistle_due: None,
+        whistle_breached: false,
+        external_ref: None,
+        merged_into: None,
+        seq: 1,
+        updated_at: now,
+    }
+}
+
+fn first_event(at: DateTime<Utc>) -> RequestEvent {
+    RequestEvent {
+        seq: 1,
+        at,
+        kind: EventKind::Received,
+        actor: None,
+        actor_name: "bench".into(),
+        note: String::new(),
+        data: Vec::new(),
+    }
+}
+
+/// Runs `n` requests over `clients` concurrent tasks; returns the wall time and each
+/// request's latency.
+async fn hammer<F, Fut>(
+    n: usize,
+    clients: usize,
+    one: F,
+) -> anyhow::Result<(Duration, Vec<Duration>)>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let one = one.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = c;
+            while i < n {
+                let t = Instant::now();
+                one(i).await?;
+                lat.push(t.elapsed());
+                i += clients;
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut all = Vec::with_capacity(n);
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    all.sort();
+    Ok((started.elapsed(), all))
+}
+
+fn row(name: &str, n: usize, wall: Duration, lat: &[Duration], baseline: Option<f64>) {
+    let rate = n as f64 / wall.as_secs_f64();
+    let vs = baseline
+        .map(|b| format!("{:.2}", rate / b))
+        .unwrap_or_else(|| "1.00".into());
+    println!(
+        "| {name} | {n} | {rate:.0} | {:.2} | {:.2} | {vs} |",
+        ms(percentile(lat, 0.5)),
+        ms(percentile(lat, 0.99))
+    );
+}
+
+/// Runs the benchmark and prints Markdown tables.
+pub async fn run(store: Arc<dyn Storage>, sizes: Sizes) -> anyhow::Result<()> {
+    if !store.is_empty().await? {
+        bail!(
+            "bench requests needs an empty database (a fresh data folder or PostgreSQL database)"
+        );
+    }
+    let clock = SystemClock;
+    let hash = mulin_web::auth::hash_password(PASSWORD.into())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let demo = mulin_demo::generate(&mulin_demo::DemoParams {
+        households: sizes.households,
+        seed: 2026,
+        today: clock.today(),
+        now: clock.now(),
+        password_hash: hash,
+    })?;
+    store.load(&demo.dataset).await?;
+    store.mark_demo().await?;
+    let buildings: Vec<NodePath> = demo
+        .dataset
+        .nodes
+        .iter()
+        .filter(|n| n.path.kind() == NodeKind::Building)
+        .map(|n| n.path)
+        .collect();
+    let district = demo.dataset.nodes[0].path;
+    println!(
+        "backend {}, {} households, {} buildings, {} clients",
+        store.backend_name(),
+        sizes.households,
+        buildings.len(),
+        sizes.clients
+    );
+    println!();
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        WebSettings::local(),
+        true,
+    );
+    // Breach detection first, so no request of the intake runs below falls due meanwhile:
+    // many open requests owe nothing soon; a batch falls due in 2–4 s.
+    let (filler, _) = {
+        let store = store.clone();
+        let buildings = Arc::new(buildings.clone());
+        hammer(sizes.open, sizes.clients, move |i| {
+            let store = store.clone();
+            let buildings = buildings.clone();
+            async move {
+                let now = SystemClock.now();
+                let r = record(
+                    buildings[i % buildings.len()],
+                    now,
+                    chrono::Duration::days(1),
+                );
+                store.insert_request(&r, &[first_event(now)], &[]).await?;
+                Ok(())
+            }
+        })
+        .await?
+    };
+    let start = clock.now() + chrono::Duration::seconds(2);
+    let mut due = Vec::with_capacity(sizes.due);
+    for i in 0..sizes.due {
+        let now = clock.now();
+        let mut r = record(
+            buildings[i % buildings.len()],
+            now,
+            chrono::Duration::zero(),
+        );
+        r.arrive_due =
+            start + chrono::Duration::milliseconds(i as i64 * 2000 / sizes.due.max(1) as i64);
+        r.resolve_due = r.arrive_due + chrono::Duration::days(1);
+        store.insert_request(&r, &[first_event(now)], &[]).await?;
+        due.push(r);
+    }
+    let scheduler = mulin_web::requests::spawn_scheduler(
+        state.clone(),
+        mulin_web::requests::DEFAULT_SWEEP_EVERY,
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut delays = Vec::with_capacity(due.len());
+    for r in &due {
+        loop {
+            let events = store.request_events(r.district, r.id).await?;
+            if let Some(breach) = events.iter().find(|e| e.kind == EventKind::Breached) {
+                let late = (breach.at - r.arrive_due)
+                    .to_std()
+                    .unwrap_or(Duration::ZERO);
+                delays.push(late);
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("a breach was not recorded within a minute");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    scheduler.abort();
+    delays.sort();
+    println!();
+    println!(
+        "| open requests waiting | falling due | breach delay p50 | p99 | max | (filler inserted in) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {} | {} | {:.0} ms | {:.0} ms | {:.0} ms | {:.1} s |",
+        sizes.open,
+        sizes.due,
+        ms(percentile(&delays, 0.5)),
+        ms(percentile(&delays, 0.99)),
+        ms(delays.last().copied().unwrap_or_default()),
+        filler.as_secs_f64()
+    );
+
+    println!();
+    println!("| intake path | requests | per second | p50 ms | p99 ms | vs raw insert |");
+    println!("|---|---|---|---|---|---|");
+
+    // Baseline: the same records straight into storage, one durable transaction each.
+    let raw = {
+        let store = store.clone();
+        let buildings = Arc::new(buildings.clone());
+        hammer(sizes.intakes, sizes.clients, move |i| {
+            let store = store.clone();
+            let buildings = buildings.clone();
+            async move {
+                let now = SystemClock.now();
+                let r = record(
+                    buildings[i % buildings.len()],
+                    now,
+                    chrono::Duration::days(1),
+                );
+                store.insert_request(&r, &[first_event(now)], &[]).await?;
+                Ok(())
+            }
+        })
+        .await?
+    };
+    let raw_rate = sizes.intakes as f64 / raw.0.as_secs_f64();
+    row(
+        "raw single-row insert (storage)",
+        sizes.intakes,
+        raw.0,
+        &raw.1,
+        None,
+    );
+
+    let app = Application::build("127.0.0.1:0", state.clone()).await?;
+    let base = format!("http://{}", app.local_addr()?);
+    let server = tokio::spawn(app.run_until(std::future::pending()));
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/v1/login"))
+        .json(&serde_json::json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["token"]
+        .as_str()
+        .context("the bench could not log in")?
+        .to_owned();
+
+    let api = {
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        let buildings = Arc::new(buildings.clone());
+        hammer(sizes.intakes, sizes.clients, move |i| {
+            let (http, base, token, buildings) =
+                (http.clone(), base.clone(), token.clone(), buildings.clone());
+            async move {
+                let res = http
+                    .post(format!("{base}/api/v1/requests"))
+                    .bearer_auth(&token)
+                    .json(&serde_json::json!({
+                        "service_code": "sanitation",
+                        "description": "三单元楼道堆满杂物，影响通行",
+                        "address_node_id": buildings[i % buildings.len()].id().to_string(),
+                    }))
+                    .send()
+                    .await?;
+                if res.status() != reqwest::StatusCode::CREATED {
+                    bail!("JSON API intake answered {}", res.status());
+                }
+                Ok(())
+            }
+        })
+        .await?
+    };
+    row(
+        "JSON API `POST /api/v1/requests`",
+        sizes.intakes,
+        api.0,
+        &api.1,
+        Some(raw_rate),
+    );
+
+    let key = hex_key();
+    store
+        .insert_open311_key(&Open311KeyRecord {
+            district: district.id().into(),
+            id: uuid::Uuid::now_v7(),
+            name: "bench".into(),
+            key_hash: mulin_web::auth::token_hash(&key),
+            created_at: clock.now(),
+            revoked_at: None,
+        })
+        .await?;
+    let open311 = {
+        let (http, base, key) = (http.clone(), base.clone(), key.clone());
+        let buildings = Arc::new(buildings.clone());
+        hammer(sizes.intakes, sizes.clients, move |i| {
+            let (http, base, key, buildings) =
+                (http.clone(), base.clone(), key.clone(), buildings.clone());
+            async move {
+                let address = buildings[i % buildings.len()].id().to_string();
+                let res = http
+                    .post(format!("{base}/open311/v2/requests.json"))
+                    .form(&[
+                        ("api_key", key.as_str()),
+                        ("service_code", "sanitation"),
+                        ("address_id", address.as_str()),
+                        ("description", "三单元楼道堆满杂物，影响通行"),
+                    ])
+                    .send()
+                    .await?;
+                if res.status() != reqwest::StatusCode::CREATED {
+                    bail!("Open311 intake answered {}", res.status());
+                }
+                Ok(())
+            }
+        })
+        .await?
+    };
+    row(
+        "Open311 `POST requests.json`",
+        sizes.intakes,
+        open311.0,
+        &open311.1,
+        Some(raw_rate),
+    );
+    server.abort();
+
+    // KPI figures over everything above.
+    let from = clock.now() - chrono::Duration::days(1);
+    let to = clock.now() + chrono::Duration::days(1);
+    let grid = demo
+        .dataset
+        .nodes
+        .iter()
+        .find(|n| n.path.kind() == NodeKind::Grid)
+        .map(|n| n.path)
+        .context("no grid")?;
+    println!();
+    println!("| KPI scope | requests counted | p50 ms | p99 ms |");
+    println!("|---|---|---|---|");
+    for (name, scope) in [("district", district), ("one grid", grid)] {
+        let mut times = Vec::new();
+        let mut total = 0;
+        for _ in 0..20 {
+            let t = Instant::now();
+            let tallies = store
+                .request_tallies(district.id().into(), &scope, from, to, clock.now())
+                .await?;
+            times.push(t.elapsed());
+            total = tallies.total;
+        }
+        times.sort();
+        println!(
+            "| {name} | {total} | {:.1} | {:.1} |",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99))
+        );
+    }
+    Ok(())
+}
+
+fn hex_key() -> String {
+    rand::random::<[u8; 32]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
