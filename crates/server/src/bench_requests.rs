@@ -151,6 +151,34 @@ fn row(name: &str, n: usize, wall: Duration, lat: &[Duration], baseline: Option<
     );
 }
 
+/// `n` request records (deadlines a day ahead) straight into storage, one durable
+/// transaction each, from `clients` concurrent tasks: the raw-insert baseline, and the open
+/// requests that wait while others fall due.
+async fn raw_inserts(
+    store: &Arc<dyn Storage>,
+    buildings: &[NodePath],
+    n: usize,
+    clients: usize,
+) -> anyhow::Result<(Duration, Vec<Duration>)> {
+    let store = store.clone();
+    let buildings: Arc<Vec<NodePath>> = Arc::new(buildings.to_vec());
+    hammer(n, clients, move |i| {
+        let store = store.clone();
+        let buildings = buildings.clone();
+        async move {
+            let now = SystemClock.now();
+            let r = record(
+                buildings[i % buildings.len()],
+                now,
+                chrono::Duration::days(1),
+            );
+            store.insert_request(&r, &[first_event(now)], &[]).await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
 /// Runs the benchmark and prints Markdown tables.
 pub async fn run(store: Arc<dyn Storage>, sizes: Sizes) -> anyhow::Result<()> {
     if !store.is_empty().await? {
@@ -195,25 +223,7 @@ pub async fn run(store: Arc<dyn Storage>, sizes: Sizes) -> anyhow::Result<()> {
     );
     // Breach detection first, so no request of the intake runs below falls due meanwhile:
     // many open requests owe nothing soon; a batch falls due in 2–4 s.
-    let (filler, _) = {
-        let store = store.clone();
-        let buildings = Arc::new(buildings.clone());
-        hammer(sizes.open, sizes.clients, move |i| {
-            let store = store.clone();
-            let buildings = buildings.clone();
-            async move {
-                let now = SystemClock.now();
-                let r = record(
-                    buildings[i % buildings.len()],
-                    now,
-                    chrono::Duration::days(1),
-                );
-                store.insert_request(&r, &[first_event(now)], &[]).await?;
-                Ok(())
-            }
-        })
-        .await?
-    };
+    let (filler, _) = raw_inserts(&store, &buildings, sizes.open, sizes.clients).await?;
     let start = clock.now() + chrono::Duration::seconds(2);
     let mut due = Vec::with_capacity(sizes.due);
     for i in 0..sizes.due {
@@ -273,25 +283,7 @@ pub async fn run(store: Arc<dyn Storage>, sizes: Sizes) -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|");
 
     // Baseline: the same records straight into storage, one durable transaction each.
-    let raw = {
-        let store = store.clone();
-        let buildings = Arc::new(buildings.clone());
-        hammer(sizes.intakes, sizes.clients, move |i| {
-            let store = store.clone();
-            let buildings = buildings.clone();
-            async move {
-                let now = SystemClock.now();
-                let r = record(
-                    buildings[i % buildings.len()],
-                    now,
-                    chrono::Duration::days(1),
-                );
-                store.insert_request(&r, &[first_event(now)], &[]).await?;
-                Ok(())
-            }
-        })
-        .await?
-    };
+    let raw = raw_inserts(&store, &buildings, sizes.intakes, sizes.clients).await?;
     let raw_rate = sizes.intakes as f64 / raw.0.as_secs_f64();
     row(
         "raw single-row insert (storage)",
