@@ -5,8 +5,8 @@ use mulin_domain::ids::{DistrictId, NodeId};
 use mulin_storage::{AuditEntry, GeoStore, StoreError, StoreResult};
 use tracing::instrument;
 
-use crate::rows::millis;
-use crate::sql::{Arg, Sql};
+use crate::sql::Sql;
+use crate::store::audit_insert;
 use crate::{map_err, SqlStore};
 
 #[async_trait]
@@ -32,23 +32,11 @@ impl GeoStore for SqlStore {
                 return Err(StoreError::NotFound);
             }
         }
-        let mut sql = Sql::new(
-            "INSERT INTO audit_log (district_id, id, at, user_id, username, action, target_kind, \
-             target_id, ip, detail) VALUES ",
-        );
-        sql.bind_row(vec![
-            Arg::from(audit.district.to_string()),
-            Arg::from(audit.id.to_string()),
-            Arg::from(millis(audit.at)),
-            Arg::from(audit.user_id.map(|id| id.to_string())),
-            Arg::from(audit.username.clone()),
-            Arg::from(audit.action.clone()),
-            Arg::from(audit.target_kind.clone()),
-            Arg::from(audit.target_id.clone()),
-            Arg::from(audit.ip.clone()),
-            Arg::from(audit.detail.clone()),
-        ]);
-        sql.query().execute(&mut *tx).await.map_err(map_err)?;
+        audit_insert(audit)
+            .query()
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(())
     }

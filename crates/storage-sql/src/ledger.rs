@@ -7,11 +7,9 @@ use mulin_domain::person::IdNumber;
 use mulin_storage::{ImportBatch, LedgerStore, ResidentRecord, StoreResult};
 use tracing::instrument;
 
-use crate::rows::{
-    millis, node_args, resident_args, resident_from_row, NODE_COLUMNS, RESIDENT_COLUMNS,
-};
-use crate::sql::{Arg, Sql};
-use crate::store::{execute_in, id_text, insert_rows, resident_select, ANALYZE_AFTER_ROWS};
+use crate::rows::{node_args, resident_args, resident_from_row, NODE_COLUMNS, RESIDENT_COLUMNS};
+use crate::sql::Sql;
+use crate::store::{audit_insert, execute_in, insert_rows, resident_select, ANALYZE_AFTER_ROWS};
 use crate::{map_err, SqlStore};
 
 /// ID numbers asked for per statement.
@@ -80,24 +78,7 @@ impl LedgerStore for SqlStore {
             sql.push(UPSERT_TAIL);
             execute_in(&mut tx, &sql).await?;
         }
-        let entry = &batch.audit;
-        let mut sql = Sql::new(
-            "INSERT INTO audit_log (district_id, id, at, user_id, username, action, target_kind, \
-             target_id, ip, detail) VALUES ",
-        );
-        sql.bind_row(vec![
-            id_text(entry.district),
-            id_text(entry.id),
-            Arg::from(millis(entry.at)),
-            Arg::from(entry.user_id.map(|id| id.to_string())),
-            Arg::from(entry.username.clone()),
-            Arg::from(entry.action.clone()),
-            Arg::from(entry.target_kind.clone()),
-            Arg::from(entry.target_id.clone()),
-            Arg::from(entry.ip.clone()),
-            Arg::from(entry.detail.clone()),
-        ]);
-        execute_in(&mut tx, &sql).await?;
+        execute_in(&mut tx, &audit_insert(&batch.audit)).await?;
         tx.commit().await.map_err(map_err)?;
         if batch.nodes.len() + batch.residents.len() >= ANALYZE_AFTER_ROWS {
             for statement in self.dialect.after_bulk_load() {

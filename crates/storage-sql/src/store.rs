@@ -128,6 +128,28 @@ fn push_place(sql: &mut Sql, place: Place<'_>) {
     }
 }
 
+/// The statement that appends `entry` to the audit log (alone, or inside a change's
+/// transaction so the change and its record land together).
+pub(crate) fn audit_insert(entry: &AuditEntry) -> Sql {
+    let mut sql = Sql::new(
+        "INSERT INTO audit_log (district_id, id, at, user_id, username, action, target_kind, \
+         target_id, ip, detail) VALUES ",
+    );
+    sql.bind_row(vec![
+        id_text(entry.district),
+        id_text(entry.id),
+        Arg::from(millis(entry.at)),
+        Arg::from(entry.user_id.map(|id| id.to_string())),
+        Arg::from(entry.username.clone()),
+        Arg::from(entry.action.clone()),
+        Arg::from(entry.target_kind.clone()),
+        Arg::from(entry.target_id.clone()),
+        Arg::from(entry.ip.clone()),
+        Arg::from(entry.detail.clone()),
+    ]);
+    sql
+}
+
 /// `LIMIT`/`OFFSET` for 1-based `page`, one row more than the page so the caller learns
 /// whether another page follows without counting.
 pub(crate) fn push_page(sql: &mut Sql, page: u32, per_page: u32) {
@@ -913,23 +935,7 @@ impl Storage for SqlStore {
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
-        let mut sql = Sql::new(
-            "INSERT INTO audit_log (district_id, id, at, user_id, username, action, target_kind, \
-             target_id, ip, detail) VALUES ",
-        );
-        sql.bind_row(vec![
-            id_text(entry.district),
-            id_text(entry.id),
-            Arg::from(millis(entry.at)),
-            Arg::from(entry.user_id.map(|id| id.to_string())),
-            Arg::from(entry.username.clone()),
-            Arg::from(entry.action.clone()),
-            Arg::from(entry.target_kind.clone()),
-            Arg::from(entry.target_id.clone()),
-            Arg::from(entry.ip.clone()),
-            Arg::from(entry.detail.clone()),
-        ]);
-        self.execute(&sql).await?;
+        self.execute(&audit_insert(entry)).await?;
         Ok(())
     }
 
