@@ -105,11 +105,6 @@ impl RequestRecord {
     pub fn next_due_at(&self) -> Option<DateTime<Utc>> {
         self.pending().next().map(|(_, at)| at)
     }
-
-    /// The grid it is routed to, if any.
-    pub fn grid(&self) -> Option<NodeId> {
-        self.place.at(mulin_domain::NodeKind::Grid)
-    }
 }
 
 /// One entry of a request's timeline.

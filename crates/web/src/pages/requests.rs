@@ -263,21 +263,12 @@ async fn view_requests_post(
         .map_err(with_lang(lang))?;
     let form: NewForm = serde_urlencoded::from_bytes(&body)
         .map_err(|_| with_lang(lang)(WebError::Invalid("request.error.service")))?;
-    let channel = if user
-        .auth
-        .principal
-        .grants()
-        .iter()
-        .any(|g| g.role == Role::Resident)
-    {
+    // The channel follows from who fills the form: a resident online, a grid worker on
+    // patrol, anyone else at the community's window.
+    let has = |role: Role| user.auth.principal.grants().iter().any(|g| g.role == role);
+    let channel = if has(Role::Resident) {
         mulin_domain::request::Channel::Web
-    } else if user
-        .auth
-        .principal
-        .grants()
-        .iter()
-        .any(|g| g.role == Role::GridWorker)
-    {
+    } else if has(Role::GridWorker) {
         mulin_domain::request::Channel::Patrol
     } else {
         mulin_domain::request::Channel::WalkIn
