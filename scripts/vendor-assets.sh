@@ -11,6 +11,14 @@ FILES=(
   "htmx.min.js:htmx.org/dist/htmx.min.js"
   "swagger-ui-bundle.js:swagger-ui-dist/swagger-ui-bundle.js"
   "swagger-ui.css:swagger-ui-dist/swagger-ui.css"
+  "leaflet.js:leaflet/dist/leaflet.js"
+  "leaflet.css:leaflet/dist/leaflet.css"
+  "images/layers.png:leaflet/dist/images/layers.png"
+  "images/layers-2x.png:leaflet/dist/images/layers-2x.png"
+  "images/marker-icon.png:leaflet/dist/images/marker-icon.png"
+  "images/marker-icon-2x.png:leaflet/dist/images/marker-icon-2x.png"
+  "images/marker-shadow.png:leaflet/dist/images/marker-shadow.png"
+  "echarts.min.js:echarts/dist/echarts.min.js"
 )
 npm ci --prefix web-assets --no-audit --no-fund --ignore-scripts --silent
 status=0
@@ -23,6 +31,7 @@ for entry in "${FILES[@]}"; do
       status=1
     fi
   else
+    mkdir -p "$(dirname "$VENDOR/$name")"
     cp "$source" "$VENDOR/$name"
   fi
 done

@@ -266,3 +266,24 @@ async fn the_openapi_document_describes_the_api() {
     let health = reqwest::get(app.url("/healthz")).await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_vendored_libraries_are_served_from_the_binary() {
+    let app = spawn_app().await;
+    for (path, content_type) in [
+        ("/assets/vendor/leaflet.js", "text/javascript"),
+        ("/assets/vendor/leaflet.css", "text/css"),
+        ("/assets/vendor/images/marker-icon.png", "image/png"),
+        ("/assets/vendor/echarts.min.js", "text/javascript"),
+        ("/assets/vendor/htmx.min.js", "text/javascript"),
+    ] {
+        let response = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let served = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(served.starts_with(content_type), "{path}: {served}");
+        assert!(!response.bytes().await.unwrap().is_empty(), "{path}");
+    }
+}
