@@ -61,6 +61,8 @@ pub enum Action {
     /// Import a ledger (Excel) into the registry: creates places inside compounds and
     /// writes residents in bulk.
     ImportRegistry,
+    /// Edit the district's work calendar (holidays and 调休 make-up days).
+    EditCalendar,
 }
 
 impl Role {
@@ -91,6 +93,7 @@ impl Role {
             ManageRequests => matches!(self, Admin | StreetAdmin | CommunityStaff),
             EditGrids => matches!(self, Admin | StreetAdmin | CommunityStaff),
             ImportRegistry => matches!(self, Admin | CommunityStaff | GridWorker),
+            EditCalendar => matches!(self, Admin),
         }
     }
 

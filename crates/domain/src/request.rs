@@ -117,8 +117,47 @@ code_enum!(
         Note = "note",
         /// A deadline passed unmet (written by the scheduler).
         Breached = "breached",
+        /// 收集问题: the first step of a major request.
+        IssueCollected = "issue_collected",
+        /// 提出方案.
+        PlanProposed = "plan_proposed",
+        /// 召开会议: with its date, attendees and minutes.
+        MeetingHeld = "meeting_held",
+        /// 落实决议: the resolution and its follow-up.
+        ResolutionRecorded = "resolution_recorded",
+        /// A catalogue item outside the community's duty list (准入) was approved for its
+        /// grids.
+        AdmissionApproved = "admission_approved",
     }
 );
+
+code_enum!(
+    /// How far a major request (重大) has come through the five recorded steps of seed 003,
+    /// "收集问题—提出方案—吹哨通知—召开会议—落实决议". The third step is the existing
+    /// whistle ([`Command::Whistle`]).
+    MajorStage, "major step" {
+        /// No step recorded yet.
+        NotStarted = "not_started",
+        /// 收集问题.
+        Collected = "collected",
+        /// 提出方案.
+        Planned = "planned",
+        /// 吹哨通知.
+        Whistled = "whistled",
+        /// 召开会议.
+        Met = "met",
+        /// 落实决议: the request may now be solved and closed.
+        Resolved = "resolved",
+    }
+);
+
+impl MajorStage {
+    /// The stage after this one.
+    pub fn next(self) -> Option<MajorStage> {
+        let i = MajorStage::ALL.iter().position(|s| *s == self)?;
+        MajorStage::ALL.get(i + 1).copied()
+    }
+}
 
 code_enum!(
     /// Which deadline a breach concerns.
@@ -347,6 +386,38 @@ pub enum Command {
         /// The request that stays.
         into: crate::ids::RequestId,
     },
+    /// 收集问题: the problem as gathered from the residents (major requests).
+    CollectIssue {
+        /// What was gathered.
+        note: String,
+    },
+    /// 提出方案 (major requests).
+    ProposePlan {
+        /// The plan.
+        plan: String,
+    },
+    /// 召开会议 (major requests), after the whistle.
+    HoldMeeting {
+        /// The day it was held.
+        held_on: chrono::NaiveDate,
+        /// Who attended (names and units, as written).
+        attendees: String,
+        /// The minutes.
+        minutes: String,
+    },
+    /// 落实决议 (major requests): what was resolved and how it is followed up.
+    RecordResolution {
+        /// The resolution.
+        resolution: String,
+        /// Who does what by when to carry it out.
+        follow_up: String,
+    },
+    /// Staff approve pushing a catalogue item outside the community's duty list (准入) to
+    /// its grids.
+    ApproveAdmission {
+        /// Why it is admitted this time.
+        reason: String,
+    },
 }
 
 /// Who may issue a command, as a policy action on the request's place.
@@ -398,6 +469,11 @@ impl Command {
             Command::Revisit { .. } => EventKind::Revisited,
             Command::Note { .. } => EventKind::Note,
             Command::MergeInto { .. } => EventKind::Merged,
+            Command::CollectIssue { .. } => EventKind::IssueCollected,
+            Command::ProposePlan { .. } => EventKind::PlanProposed,
+            Command::HoldMeeting { .. } => EventKind::MeetingHeld,
+            Command::RecordResolution { .. } => EventKind::ResolutionRecorded,
+            Command::ApproveAdmission { .. } => EventKind::AdmissionApproved,
         }
     }
 
@@ -411,7 +487,8 @@ impl Command {
             | Command::Whistle { .. }
             | Command::RequestExtension { .. }
             | Command::Solve { .. }
-            | Command::Note { .. } => Actor::Handler,
+            | Command::Note { .. }
+            | Command::CollectIssue { .. } => Actor::Handler,
             Command::Dispatch { .. }
             | Command::Reassign { .. }
             | Command::ApproveExtension
@@ -419,7 +496,11 @@ impl Command {
             | Command::Verify { .. }
             | Command::Close
             | Command::Revisit { .. }
-            | Command::MergeInto { .. } => Actor::Manager,
+            | Command::MergeInto { .. }
+            | Command::ProposePlan { .. }
+            | Command::HoldMeeting { .. }
+            | Command::RecordResolution { .. }
+            | Command::ApproveAdmission { .. } => Actor::Manager,
             Command::AcknowledgeWhistle | Command::ReportWhistle { .. } => Actor::Liaison,
             Command::Rate { .. } => Actor::Submitter,
         }
@@ -431,7 +512,12 @@ impl Command {
             Command::Return { reason }
             | Command::Escalate { reason }
             | Command::RejectExtension { reason }
-            | Command::RequestExtension { reason, .. } => reason,
+            | Command::RequestExtension { reason, .. }
+            | Command::ApproveAdmission { reason } => reason,
+            Command::CollectIssue { note } => note,
+            Command::ProposePlan { plan } => plan,
+            Command::HoldMeeting { minutes, .. } => minutes,
+            Command::RecordResolution { resolution, .. } => resolution,
             Command::Whistle { note, .. }
             | Command::ReportWhistle { note }
             | Command::Solve { note }
@@ -474,6 +560,14 @@ pub enum TransitionError {
     /// A rating must be 1 to 5 stars.
     #[error("a rating must be 1 to 5 stars, not {0}")]
     BadRating(u8),
+    /// A major request's steps are recorded in order, and it is solved only after its
+    /// resolution (落实决议).
+    #[error("the steps of a major request must be recorded in order first")]
+    MajorStep,
+    /// The item is outside the community's duty list and its admission is not approved,
+    /// or there is no admission to approve.
+    #[error("the item needs an admission approval first")]
+    Admission,
     /// A text that must say something was empty or too long.
     #[error("a reason or note is required (at most {max} characters)")]
     Text {
@@ -498,6 +592,11 @@ pub struct RequestState {
     pub whistle_acknowledged: bool,
     /// Minutes of extension asked for and not yet decided.
     pub extension_pending: Option<u32>,
+    /// The step a major request has reached; `None` for a request that is not major.
+    pub major: Option<MajorStage>,
+    /// The item is outside the community's duty list (准入) and not yet approved: it may
+    /// not be dispatched to a grid.
+    pub admission_pending: bool,
 }
 
 /// Which instants an accepted command stamps on the request.
@@ -550,8 +649,18 @@ pub fn transition(state: RequestState, command: &Command) -> Result<Transition, 
             | Command::RejectExtension { .. }
             | Command::Revisit { .. }
             | Command::Note { .. }
+            | Command::CollectIssue { .. }
+            | Command::ProposePlan { .. }
+            | Command::HoldMeeting { .. }
+            | Command::RecordResolution { .. }
+            | Command::ApproveAdmission { .. }
     );
     check_text(command.note(), required)?;
+    match command {
+        Command::HoldMeeting { attendees, .. } => check_text(attendees, true)?,
+        Command::RecordResolution { follow_up, .. } => check_text(follow_up, true)?,
+        _ => {}
+    }
     let mut next = state;
     let mut stamps = Stamps::default();
     let status = state.status;
@@ -560,12 +669,18 @@ pub fn transition(state: RequestState, command: &Command) -> Result<Transition, 
             if status != S::Received {
                 return Err(wrong());
             }
+            if state.admission_pending {
+                return Err(TransitionError::Admission);
+            }
             next.status = S::Dispatched;
             next.level = EscalationLevel::Grid;
         }
         Command::Reassign { .. } => {
             if !matches!(status, S::Received | S::Dispatched | S::SignedFor) {
                 return Err(wrong());
+            }
+            if state.admission_pending {
+                return Err(TransitionError::Admission);
             }
             next.status = S::Dispatched;
             next.level = EscalationLevel::Grid;
@@ -603,6 +718,15 @@ pub fn transition(state: RequestState, command: &Command) -> Result<Transition, 
             }
             if state.whistle_open {
                 return Err(TransitionError::NoWhistle);
+            }
+            // A major request whistles once its plan is proposed (吹哨通知 is its third
+            // step); a later whistle to another department is still allowed.
+            match state.major {
+                Some(MajorStage::NotStarted | MajorStage::Collected) => {
+                    return Err(TransitionError::MajorStep);
+                }
+                Some(MajorStage::Planned) => next.major = Some(MajorStage::Whistled),
+                _ => {}
             }
             next.status = S::Whistled;
             next.whistle_open = true;
@@ -694,6 +818,40 @@ pub fn transition(state: RequestState, command: &Command) -> Result<Transition, 
             next.extension_pending = None;
             stamps.closed = true;
         }
+        Command::CollectIssue { .. }
+        | Command::ProposePlan { .. }
+        | Command::HoldMeeting { .. }
+        | Command::RecordResolution { .. } => {
+            let (from, to) = match command {
+                Command::CollectIssue { .. } => (MajorStage::NotStarted, MajorStage::Collected),
+                Command::ProposePlan { .. } => (MajorStage::Collected, MajorStage::Planned),
+                Command::HoldMeeting { .. } => (MajorStage::Whistled, MajorStage::Met),
+                _ => (MajorStage::Met, MajorStage::Resolved),
+            };
+            if !status.is_open() {
+                return Err(wrong());
+            }
+            if state.major != Some(from) {
+                return Err(TransitionError::MajorStep);
+            }
+            next.major = Some(to);
+        }
+        Command::ApproveAdmission { .. } => {
+            if !state.admission_pending {
+                return Err(TransitionError::Admission);
+            }
+            next.admission_pending = false;
+        }
+    }
+    // Whatever the path to solved or closed, a major request takes it only after its
+    // resolution is recorded.
+    if matches!(next.status, S::Solved | S::Verified | S::Closed)
+        && next.status != status
+        && next
+            .major
+            .is_some_and(|stage| stage != MajorStage::Resolved)
+    {
+        return Err(TransitionError::MajorStep);
     }
     Ok(Transition {
         state: next,
@@ -752,6 +910,8 @@ mod tests {
             whistle_open: false,
             whistle_acknowledged: false,
             extension_pending: None,
+            major: None,
+            admission_pending: false,
         }
     }
 
@@ -934,7 +1094,142 @@ mod tests {
             Just(Command::MergeInto {
                 into: crate::ids::RequestId::new_v7()
             }),
+            Just(Command::CollectIssue { note: "n".into() }),
+            Just(Command::ProposePlan { plan: "p".into() }),
+            Just(Command::HoldMeeting {
+                held_on: chrono::NaiveDate::from_ymd_opt(2025, 3, 4).unwrap(),
+                attendees: "a".into(),
+                minutes: "m".into()
+            }),
+            Just(Command::RecordResolution {
+                resolution: "r".into(),
+                follow_up: "f".into()
+            }),
+            Just(Command::ApproveAdmission { reason: "r".into() }),
         ]
+    }
+
+    fn meeting() -> Command {
+        Command::HoldMeeting {
+            held_on: chrono::NaiveDate::from_ymd_opt(2025, 3, 4).unwrap(),
+            attendees: "社区书记、城管中队、物业".into(),
+            minutes: "议定先抢修后追责".into(),
+        }
+    }
+
+    #[test]
+    fn a_major_request_walks_the_five_steps_before_it_is_solved() {
+        let mut s = state(RequestStatus::SignedFor);
+        s.major = Some(MajorStage::NotStarted);
+        let solve = Command::Solve { note: "x".into() };
+        let whistle = Command::Whistle {
+            department: Department::UrbanManagement,
+            note: "违建".into(),
+        };
+        assert_eq!(transition(s, &solve), Err(TransitionError::MajorStep));
+        assert_eq!(transition(s, &whistle), Err(TransitionError::MajorStep));
+        assert_eq!(transition(s, &meeting()), Err(TransitionError::MajorStep));
+        s = apply(
+            s,
+            Command::CollectIssue {
+                note: "楼顶违建".into(),
+            },
+        );
+        s = apply(
+            s,
+            Command::ProposePlan {
+                plan: "联合拆除".into(),
+            },
+        );
+        assert_eq!(transition(s, &meeting()), Err(TransitionError::MajorStep));
+        s = apply(s, whistle);
+        assert_eq!(s.major, Some(MajorStage::Whistled));
+        s = apply(s, Command::AcknowledgeWhistle);
+        s = apply(
+            s,
+            Command::ReportWhistle {
+                note: "已到场".into(),
+            },
+        );
+        s = apply(s, meeting());
+        assert_eq!(transition(s, &solve), Err(TransitionError::MajorStep));
+        let no_follow_up = Command::RecordResolution {
+            resolution: "限期拆除".into(),
+            follow_up: " ".into(),
+        };
+        assert!(matches!(
+            transition(s, &no_follow_up),
+            Err(TransitionError::Text { .. })
+        ));
+        s = apply(
+            s,
+            Command::RecordResolution {
+                resolution: "限期拆除".into(),
+                follow_up: "城管7日内复查".into(),
+            },
+        );
+        assert_eq!(s.major, Some(MajorStage::Resolved));
+        assert_eq!(apply(s, solve).status, RequestStatus::Solved);
+    }
+
+    #[test]
+    fn an_item_outside_the_duty_list_waits_for_its_admission() {
+        let grid = NodeId::new_v7();
+        let mut s = state(RequestStatus::Received);
+        s.admission_pending = true;
+        assert_eq!(
+            transition(s, &Command::Dispatch { grid }),
+            Err(TransitionError::Admission)
+        );
+        s = apply(
+            s,
+            Command::ApproveAdmission {
+                reason: "本村一村一策同意".into(),
+            },
+        );
+        assert!(!s.admission_pending);
+        assert_eq!(
+            transition(s, &Command::ApproveAdmission { reason: "x".into() }),
+            Err(TransitionError::Admission)
+        );
+        assert_eq!(
+            apply(s, Command::Dispatch { grid }).status,
+            RequestStatus::Dispatched
+        );
+    }
+
+    proptest! {
+        /// Whatever commands arrive, a major request's steps are recorded one at a time in
+        /// the order of seed 003, and it is never solved or closed before its resolution;
+        /// an unapproved admission never reaches a grid.
+        #[test]
+        fn major_steps_never_go_out_of_order(
+            commands in proptest::collection::vec(any_command(), 0..60),
+            admission_pending in any::<bool>(),
+        ) {
+            let mut s = state(RequestStatus::Received);
+            s.level = EscalationLevel::Community;
+            s.major = Some(MajorStage::NotStarted);
+            s.admission_pending = admission_pending;
+            for command in &commands {
+                let before = s;
+                if let Ok(t) = transition(s, command) {
+                    s = t.state;
+                }
+                let (b, a) = (before.major.unwrap(), s.major.unwrap());
+                prop_assert!(a == b || b.next() == Some(a));
+                if a == MajorStage::Whistled && b == MajorStage::Planned {
+                    let by_whistle = matches!(command, Command::Whistle { .. });
+                    prop_assert!(by_whistle);
+                }
+                if !s.status.is_open() {
+                    prop_assert_eq!(a, MajorStage::Resolved);
+                }
+                if s.admission_pending {
+                    prop_assert_eq!(s.status, RequestStatus::Received);
+                }
+            }
+        }
     }
 
     proptest! {

@@ -16,6 +16,7 @@ mod ledger;
 mod open311;
 mod requests;
 mod rows;
+mod schedule;
 mod sql;
 mod store;
 

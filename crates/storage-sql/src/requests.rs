@@ -9,7 +9,7 @@ use mulin_domain::ids::{DistrictId, NodeId, NotificationId, RequestId, UserId};
 use mulin_domain::org::Department;
 use mulin_domain::person::Phone;
 use mulin_domain::policy::Role;
-use mulin_domain::request::{Channel, EventKind, Rating, RequestState, RequestStatus};
+use mulin_domain::request::{Channel, EventKind, MajorStage, Rating, RequestState, RequestStatus};
 use mulin_domain::tree::{NodeKind, NodePath};
 use mulin_storage::{
     LonLat, NotificationRecord, Page, RequestEvent, RequestFilter, RequestOrder, RequestRecord,
@@ -30,7 +30,7 @@ pub(crate) const REQUEST_COLUMNS: &str =
     "district_id, id, place_kind, street_id, community_id, grid_id, \
      compound_id, building_id, entrance_id, household_id, address, lon, lat, service_code, \
      severity, channel, status, level, whistle_open, whistle_acknowledged, extension_pending, \
-     title, description, reporter_name, reporter_phone, submitted_by, received_at, arrive_due, \
+     major_stage, admission_pending, title, description, reporter_name, reporter_phone, submitted_by, received_at, arrive_due, \
      resolve_due, arrived_at, resolved_at, closed_at, handling_ms, rating, arrive_breached, \
      resolve_breached, whistle_department, whistle_liaison, whistle_due, whistle_breached, \
      external_ref, merged_into, next_due_at, seq, updated_at";
@@ -76,6 +76,8 @@ fn request_args(r: &RequestRecord) -> Vec<Arg> {
         flag(r.state.whistle_open),
         flag(r.state.whistle_acknowledged),
         Arg::from(r.state.extension_pending.map(i64::from)),
+        Arg::from(r.state.major.map(|stage| stage.as_str().to_owned())),
+        flag(r.state.admission_pending),
         Arg::from(r.title.clone()),
         Arg::from(r.description.clone()),
         Arg::from(r.reporter_name.clone()),
@@ -154,6 +156,8 @@ pub(crate) fn request_from_row(row: &AnyRow) -> StoreResult<RequestRecord> {
             extension_pending: extension
                 .map(|m| u32::try_from(m).map_err(corrupt))
                 .transpose()?,
+            major: parse_optional(MajorStage::parse, get(row, "major_stage")?)?,
+            admission_pending: is_set(row, "admission_pending")?,
         },
         title: text("title")?,
         description: text("description")?,

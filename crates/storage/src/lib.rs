@@ -14,6 +14,7 @@ mod ledger;
 mod open311;
 mod records;
 mod requests;
+mod schedule;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -26,6 +27,7 @@ pub use ledger::{ImportBatch, LedgerStore};
 pub use open311::*;
 pub use records::*;
 pub use requests::*;
+pub use schedule::{CalendarYearRecord, ScheduleStore};
 
 /// What can go wrong in storage, as far as a caller can act on it.
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +55,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Storage:
-    GeoStore + LedgerStore + Open311Store + RequestStore + Send + Sync + 'static
+    GeoStore + LedgerStore + Open311Store + RequestStore + ScheduleStore + Send + Sync + 'static
 {
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;

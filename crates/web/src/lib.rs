@@ -18,6 +18,7 @@ mod middleware;
 pub mod open311;
 pub mod pages;
 pub mod requests;
+pub mod schedule;
 mod views;
 
 use std::net::SocketAddr;
@@ -66,8 +67,8 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
     /// Whether this is a demo database (shown in a banner on every page).
     pub is_demo: bool,
-    /// The work calendar deadlines count working days on.
-    pub calendar: Arc<mulin_domain::calendar::WorkCalendar>,
+    /// Each district's work calendar, which deadlines count working days on.
+    pub calendars: Arc<schedule::Calendars>,
     /// Point → grid routing, one index per district (see [`grids::GridRouter`]).
     pub grids: Arc<grids::GridRouter>,
     login_by_ip: Arc<DefaultKeyedRateLimiter<String>>,
@@ -88,6 +89,7 @@ impl AppState {
     ) -> AppState {
         AppState {
             grids: Arc::new(grids::GridRouter::new(store.clone())),
+            calendars: Arc::new(schedule::Calendars::new(store.clone())),
             store,
             clock,
             login_by_ip: Arc::new(RateLimiter::keyed(per_minute(
@@ -98,7 +100,6 @@ impl AppState {
             ))),
             settings: Arc::new(settings),
             is_demo,
-            calendar: Arc::new(mulin_domain::calendar::WorkCalendar::china_official()),
         }
     }
 

@@ -10,8 +10,8 @@ use mulin_domain::ids::{DistrictId, NodeId, NotificationId, RequestId, UserId};
 use mulin_domain::person::Phone;
 use mulin_domain::policy::{Action, Role};
 use mulin_domain::request::{
-    service_type, transition, Actor, Channel, Command, DeadlineKind, EventKind, RequestState,
-    RequestStatus, TransitionError,
+    service_type, transition, Actor, Channel, Command, DeadlineKind, EventKind, MajorStage,
+    RequestState, RequestStatus, TransitionError,
 };
 use mulin_domain::tree::{NodeKind, NodePath};
 use mulin_storage::{
@@ -426,17 +426,27 @@ pub async fn take_in(
         None => now,
     };
     let severity = input.severity.unwrap_or(service.severity);
-    let mut deadlines = policy_for(state, district, &place).await?.deadlines(
-        severity,
-        received_at,
-        &state.calendar,
-    );
+    let calendar = state.calendars.of(district).await?;
+    let mut deadlines =
+        policy_for(state, district, &place)
+            .await?
+            .deadlines(severity, received_at, &calendar);
     if let Some(limit) = input.resolve_limit {
         let limit = limit
             .check()
             .map_err(|_| WebError::Invalid("policy.error.limit"))?;
-        deadlines.resolve_by = limit.due(received_at, &state.calendar);
+        deadlines.resolve_by = limit.due(received_at, &calendar);
     }
+    // An item outside the community's duty list (准入) waits in the community's queue until
+    // someone approves pushing it to a grid.
+    let admission_pending =
+        !crate::schedule::admitted(state, district, &place, service.code).await?;
+    let place = match place.at(NodeKind::Community) {
+        Some(community) if admission_pending && place.kind() > NodeKind::Community => {
+            state.store.node(district, community).await?.path
+        }
+        _ => place,
+    };
     let routed = place.at(NodeKind::Grid).is_some();
     let (status, level) = if routed {
         (RequestStatus::Dispatched, EscalationLevel::Grid)
@@ -458,6 +468,8 @@ pub async fn take_in(
             whistle_open: false,
             whistle_acknowledged: false,
             extension_pending: None,
+            major: (severity == Severity::Major).then_some(MajorStage::NotStarted),
+            admission_pending,
         },
         title,
         description,
@@ -488,10 +500,13 @@ pub async fn take_in(
         EventKind::Received,
         actor,
         "",
-        vec![
+        [
             ("channel", channel.as_str().to_owned()),
             ("severity", severity.as_str().to_owned()),
-        ],
+        ]
+        .into_iter()
+        .chain(admission_pending.then(|| ("admission", "pending".to_owned())))
+        .collect(),
     )];
     if routed {
         events.push(event(
@@ -666,6 +681,8 @@ fn transition_error(err: TransitionError) -> WebError {
         TransitionError::NoWhistle => "request.error.no_whistle",
         TransitionError::BadRating(_) => "request.error.rating",
         TransitionError::Text { .. } => "request.error.text",
+        TransitionError::MajorStep => "request.error.major_step",
+        TransitionError::Admission => "request.error.admission",
     })
 }
 
@@ -675,15 +692,25 @@ fn transition_error(err: TransitionError) -> WebError {
 pub struct ActionInput {
     /// `dispatch`, `sign_for`, `arrive`, `return`, `reassign`, `escalate`, `whistle`,
     /// `acknowledge_whistle`, `report_whistle`, `request_extension`, `approve_extension`,
-    /// `reject_extension`, `solve`, `verify`, `rate`, `close`, `revisit`, `note`, `merge`.
+    /// `reject_extension`, `solve`, `verify`, `rate`, `close`, `revisit`, `note`, `merge`;
+    /// for major requests, in this order, `collect_issue` (收集问题), `propose_plan` (提出方案),
+    /// `whistle` (吹哨通知), `hold_meeting` (召开会议), `record_resolution` (落实决议); and
+    /// `approve_admission` for an item outside the community's duty list (准入).
     pub action: String,
     /// The grid, for `dispatch` and `reassign`.
     pub grid_id: Option<String>,
     /// The department, for `whistle` (`urban_management`, `fire_service`, `power`, `water`,
     /// `sanitation`, `police`, `market_regulation`).
     pub department: Option<String>,
-    /// The reason, note, report or comment.
+    /// The reason, note, report or comment; the plan for `propose_plan`, the minutes for
+    /// `hold_meeting`, the resolution for `record_resolution`.
     pub note: Option<String>,
+    /// For `hold_meeting`: the day it was held (`YYYY-MM-DD`).
+    pub meeting_date: Option<String>,
+    /// For `hold_meeting`: who attended.
+    pub attendees: Option<String>,
+    /// For `record_resolution`: how it is carried out and checked.
+    pub follow_up: Option<String>,
     /// Minutes, for `request_extension`.
     pub minutes: Option<u32>,
     /// For `verify`: whether the result holds.
@@ -749,6 +776,22 @@ impl ActionInput {
                     .parse()
                     .map_err(|_| WebError::Invalid("request.error.merge"))?,
             },
+            "collect_issue" => Command::CollectIssue { note },
+            "propose_plan" => Command::ProposePlan { plan: note },
+            "hold_meeting" => Command::HoldMeeting {
+                held_on: chrono::NaiveDate::parse_from_str(
+                    self.meeting_date.as_deref().ok_or_else(missing)?.trim(),
+                    "%Y-%m-%d",
+                )
+                .map_err(|_| WebError::Invalid("request.error.meeting_date"))?,
+                attendees: self.attendees.unwrap_or_default(),
+                minutes: note,
+            },
+            "record_resolution" => Command::RecordResolution {
+                resolution: note,
+                follow_up: self.follow_up.unwrap_or_default(),
+            },
+            "approve_admission" => Command::ApproveAdmission { reason: note },
             _ => return Err(WebError::Invalid("request.error.action")),
         })
     }
@@ -826,7 +869,7 @@ pub async fn command(
             next.whistle_due = Some(
                 policy_for(state, request.district, &request.place)
                     .await?
-                    .whistle_acknowledge_by(now, &state.calendar),
+                    .whistle_acknowledge_by(now, &*state.calendars.of(request.district).await?),
             );
             data.push(("department", department.as_str().to_owned()));
         }
@@ -867,7 +910,7 @@ pub async fn command(
                         current,
                         u32::try_from(granted).unwrap_or(u32::MAX),
                         Limit::Clock(minutes),
-                        &state.calendar,
+                        &*state.calendars.of(request.district).await?,
                     )
                     .map_err(|_| WebError::Invalid("request.error.extension_cap"))?;
                 next.resolve_due = extended.resolve_by;
@@ -893,6 +936,21 @@ pub async fn command(
             data.push(("into", target.id.to_string()));
             data.push(("into_title", target.title.clone()));
         }
+        Command::HoldMeeting {
+            held_on, attendees, ..
+        } => {
+            if *held_on > now.date_naive() + chrono::Duration::days(1) {
+                return Err(WebError::Invalid("request.error.meeting_date"));
+            }
+            data.push(("meeting_date", held_on.to_string()));
+            data.push(("attendees", attendees.trim().to_owned()));
+        }
+        Command::RecordResolution { follow_up, .. } => {
+            data.push(("follow_up", follow_up.trim().to_owned()));
+        }
+        Command::ApproveAdmission { .. } => {
+            notify = Some((EscalationLevel::Community, "admission_approved"));
+        }
         _ => {}
     }
     if transition.stamps.arrived && next.arrived_at.is_none() {
@@ -910,7 +968,11 @@ pub async fn command(
         next.closed_at = None;
         next.resolve_due = policy_for(state, request.district, &request.place)
             .await?
-            .deadlines(request.severity, now, &state.calendar)
+            .deadlines(
+                request.severity,
+                now,
+                &*state.calendars.of(request.district).await?,
+            )
             .resolve_by;
         next.resolve_breached = false;
         notify = Some((next.state.level, "reopened"));
@@ -951,6 +1013,16 @@ pub async fn command(
             StoreError::Conflict(_) => WebError::Invalid("request.error.concurrent"),
             other => other.into(),
         })?;
+    if let Command::ApproveAdmission { reason } = &command {
+        state
+            .audit(
+                auth,
+                "admission.approve",
+                ("request", &request.id.to_string()),
+                &format!("{}: {}", request.service_code, reason.trim()),
+            )
+            .await?;
+    }
     Ok(next)
 }
 

@@ -229,6 +229,11 @@ pub struct RequestView {
     pub whistle_due: Option<String>,
     /// Minutes of extension asked for and not yet decided.
     pub extension_pending: Option<u32>,
+    /// A major request's step (`not_started`, `collected`, `planned`, `whistled`, `met`,
+    /// `resolved`); absent for others.
+    pub major_stage: Option<String>,
+    /// The item is outside the community's duty list (准入) and waits for an approval.
+    pub admission_pending: bool,
 }
 
 fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
@@ -284,6 +289,8 @@ impl RequestView {
             whistle_acknowledged: r.state.whistle_open && r.state.whistle_acknowledged,
             whistle_due: r.whistle_due.filter(|_| r.state.whistle_open).map(rfc3339),
             extension_pending: r.state.extension_pending,
+            major_stage: r.state.major.map(|stage| stage.as_str().to_owned()),
+            admission_pending: r.state.admission_pending,
         }
     }
 }

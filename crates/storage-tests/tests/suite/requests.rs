@@ -35,6 +35,8 @@ pub(crate) fn request(place: NodePath, received_at: DateTime<Utc>) -> RequestRec
             whistle_open: false,
             whistle_acknowledged: false,
             extension_pending: None,
+            major: None,
+            admission_pending: false,
         },
         title: "楼道堆放杂物".into(),
         description: "三单元楼道堆满杂物，影响通行".into(),
