@@ -519,7 +519,11 @@ pub async fn take_in(
         ));
     }
     let users = recipients(state, district, &record.place, level).await?;
-    let kind = if routed { "dispatched" } else { "queued" };
+    let kind = match (routed, admission_pending) {
+        (true, _) => "dispatched",
+        (false, true) => "admission_pending",
+        (false, false) => "queued",
+    };
     let notes = notifications(&record, &users, kind, now);
     state.store.insert_request(&record, &events, &notes).await?;
     Ok(record)

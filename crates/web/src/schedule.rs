@@ -141,6 +141,13 @@ pub async fn calendar_year(
 /// The most dates one year's table may list.
 const MAX_DATES: usize = 366;
 
+/// Whether the caller may edit the district's calendar.
+pub async fn may_edit_calendar(state: &AppState, auth: &AuthUser) -> Result<bool, WebError> {
+    Ok(auth
+        .principal
+        .allows(Action::EditCalendar, &district_root(state, auth).await?))
+}
+
 /// Replaces the district's calendar for `year` (district admins; audited). Deadlines
 /// computed from now on count on it; those already set stay.
 pub async fn set_calendar_year(
@@ -150,8 +157,7 @@ pub async fn set_calendar_year(
     mut holidays: Vec<NaiveDate>,
     mut make_up_days: Vec<NaiveDate>,
 ) -> Result<CalendarYear, WebError> {
-    let root = district_root(state, auth).await?;
-    if !auth.principal.allows(Action::EditCalendar, &root) {
+    if !may_edit_calendar(state, auth).await? {
         return Err(WebError::Forbidden);
     }
     if !YEARS.contains(&year) {

@@ -24,6 +24,7 @@ use crate::views::{CountsView, Disclosure, ResidentView};
 use crate::AppState;
 
 mod requests;
+mod schedule;
 
 /// The page routes.
 pub fn routes() -> Router<AppState> {
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/search", get(view_search_get))
         .route("/audit", get(view_audit_get))
         .merge(requests::routes())
+        .merge(schedule::routes())
 }
 
 /// What every page's frame needs.
@@ -51,6 +53,8 @@ pub struct Layout {
     display_name: String,
     can_search: bool,
     can_audit: bool,
+    /// Whether to show the work calendar (staff).
+    can_calendar: bool,
     /// The current path, for the language switch to return to.
     path: String,
 }
@@ -66,6 +70,7 @@ impl Layout {
             display_name: String::new(),
             can_search: false,
             can_audit: false,
+            can_calendar: false,
             path: encode_path(path),
         }
     }
@@ -78,6 +83,7 @@ impl Layout {
             display_name: user.auth.user.display_name.clone(),
             can_search: principal.allows_anywhere(Action::ViewResidents),
             can_audit: principal.allows_anywhere(Action::ViewAudit),
+            can_calendar: principal.allows_anywhere(Action::ViewRequests),
             ..Layout::anonymous(user.lang, state.is_demo, uri.path())
         }
     }
@@ -402,6 +408,8 @@ struct NodePage {
     posts: Vec<PostRow>,
     bodies: Vec<BodyRow>,
     representatives: usize,
+    /// A community whose duty list (准入) the caller may set.
+    duty_list: bool,
 }
 
 async fn view_node_get(
@@ -462,6 +470,11 @@ async fn view_node_get(
         trail,
         name: detail.node.name.clone(),
         kind_label: t.code("kind", detail.node.path.kind().as_str()),
+        duty_list: detail.node.path.kind() == NodeKind::Community
+            && user
+                .auth
+                .principal
+                .allows(Action::ManageRequests, &detail.node.path),
         code: detail.node.code.clone(),
         counts: detail.counts.into(),
         children: detail

@@ -13,7 +13,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use mulin_domain::ids::{NodeId, RequestId};
 use mulin_domain::org::Department;
 use mulin_domain::policy::{Action, Role};
-use mulin_domain::request::{transition, Command, Rating, SERVICE_CATALOGUE};
+use mulin_domain::request::{transition, Command, EventKind, Rating, SERVICE_CATALOGUE};
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{RequestEvent, RequestFilter, RequestOrder, RequestRecord};
 use serde::Deserialize;
@@ -330,6 +330,10 @@ struct RequestPage {
     departments: Vec<(String, String)>,
     grids: Vec<(String, String)>,
     duplicates: Vec<RequestRow>,
+    /// The five steps, for a major request.
+    major: Vec<MajorStep>,
+    admission_pending: bool,
+    today: String,
     error: Option<String>,
 }
 
@@ -342,7 +346,9 @@ fn event_row(t: &Tr, e: &RequestEvent) -> EventRow {
             "level" => Some(t.code("level", value)),
             "deadline" => Some(t.code("deadline", value)),
             "stars" => Some(format!("{value}★")),
-            "grid_name" | "into_title" => Some(value.clone()),
+            "grid_name" | "into_title" | "attendees" | "meeting_date" => Some(value.clone()),
+            "follow_up" => Some(format!("{}：{value}", t.get("requests.follow_up"))),
+            "admission" => Some(t.get("requests.admission_pending").to_owned()),
             _ => None,
         })
         .collect::<Vec<_>>()
@@ -419,7 +425,73 @@ fn probes() -> Vec<(&'static str, &'static str, Command)> {
         ("close", "", Command::Close),
         ("revisit", "note", Command::Revisit { note: text() }),
         ("note", "note", Command::Note { text: text() }),
+        (
+            "approve_admission",
+            "note",
+            Command::ApproveAdmission { reason: text() },
+        ),
+        (
+            "collect_issue",
+            "note",
+            Command::CollectIssue { note: text() },
+        ),
+        (
+            "propose_plan",
+            "note",
+            Command::ProposePlan { plan: text() },
+        ),
+        (
+            "hold_meeting",
+            "meeting",
+            Command::HoldMeeting {
+                held_on: chrono::NaiveDate::MIN,
+                attendees: text(),
+                minutes: text(),
+            },
+        ),
+        (
+            "record_resolution",
+            "resolution",
+            Command::RecordResolution {
+                resolution: text(),
+                follow_up: text(),
+            },
+        ),
     ]
+}
+
+/// One of the five steps of a major request (seed 003), done or still to come.
+struct MajorStep {
+    label: String,
+    /// The event that recorded it, when done.
+    done: Option<EventRow>,
+}
+
+/// The events recording each step of a major request, in order; the whistle step is the
+/// first whistle after the plan.
+fn major_steps(t: &Tr, events: &[RequestEvent]) -> Vec<MajorStep> {
+    // A whistle before the plan belongs to no step (it cannot happen since the steps
+    // exist, but requests taken in earlier may carry one).
+    let after_plan = events
+        .iter()
+        .find(|e| e.kind == EventKind::PlanProposed)
+        .map_or(i64::MAX, |e| e.seq);
+    [
+        EventKind::IssueCollected,
+        EventKind::PlanProposed,
+        EventKind::Whistled,
+        EventKind::MeetingHeld,
+        EventKind::ResolutionRecorded,
+    ]
+    .into_iter()
+    .map(|kind| MajorStep {
+        label: t.code("major_step", kind.as_str()),
+        done: events
+            .iter()
+            .find(|e| e.kind == kind && (kind != EventKind::Whistled || e.seq > after_plan))
+            .map(|e| event_row(t, e)),
+    })
+    .collect()
 }
 
 async fn request_page(
@@ -473,6 +545,16 @@ async fn request_page(
         arrive_due: china(r.arrive_due),
         resolve_due: china(r.resolve_due),
         rating: r.rating.map(|x| x.stars()),
+        major: if r.state.major.is_some() {
+            major_steps(t, &events)
+        } else {
+            Vec::new()
+        },
+        admission_pending: r.state.admission_pending,
+        // China keeps UTC+8 all year, so its date is the UTC date eight hours on.
+        today: (state.clock.now() + chrono::Duration::hours(8))
+            .date_naive()
+            .to_string(),
         events: events.iter().map(|e| event_row(t, e)).collect(),
         actions,
         departments,
