@@ -28,7 +28,7 @@ fn handlers(app: &TestApp, grid: mulin_domain::NodeId) -> (String, String) {
 }
 
 /// A building of grid `idx`.
-fn building_in_grid(app: &TestApp, idx: usize) -> String {
+pub(crate) fn building_in_grid(app: &TestApp, idx: usize) -> String {
     let grid = app.grid(idx).path.id();
     app.nodes(NodeKind::Building)
         .into_iter()
@@ -39,24 +39,24 @@ fn building_in_grid(app: &TestApp, idx: usize) -> String {
         .to_string()
 }
 
-async fn submit(app: &TestApp, token: &str, body: Value) -> Value {
+pub(crate) async fn submit(app: &TestApp, token: &str, body: Value) -> Value {
     let (status, created) = app.post(token, "/api/v1/requests", body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     created
 }
 
-async fn act(app: &TestApp, token: &str, id: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn act(app: &TestApp, token: &str, id: &str, body: Value) -> (StatusCode, Value) {
     app.post(token, &format!("/api/v1/requests/{id}/actions"), body)
         .await
 }
 
-async fn ok(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
+pub(crate) async fn ok(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
     let (status, answer) = act(app, token, id, body.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body} → {answer}");
     answer
 }
 
-async fn timeline(app: &TestApp, token: &str, id: &str) -> Vec<String> {
+pub(crate) async fn timeline(app: &TestApp, token: &str, id: &str) -> Vec<String> {
     let (status, detail) = app
         .get(Some(token), &format!("/api/v1/requests/{id}"))
         .await;
@@ -295,7 +295,7 @@ async fn a_whistle_reaches_the_departments_liaison_who_must_report() {
         &app,
         &w,
         json!({"service_code": "water_supply", "description": "主管道破裂停水",
-               "address_node_id": building_in_grid(&app, 0), "severity": "major"}),
+               "address_node_id": building_in_grid(&app, 0), "severity": "complex"}),
     )
     .await;
     let id = created["id"].as_str().unwrap();
