@@ -179,7 +179,7 @@ async fn a_major_request_records_its_five_steps_in_order_before_it_closes() {
 async fn an_item_outside_the_duty_list_waits_for_an_audited_admission() {
     let app = spawn_app().await;
     let building = building_in_grid(&app, 0);
-    let grid = app.grid(0).path.clone();
+    let grid = app.grid(0).path;
     let community = grid.at(NodeKind::Community).unwrap();
     let path = format!("/api/v1/communities/{community}/duty-list");
     let shequ = app.token("shequ1").await;
