@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use mulin_domain::calendar::{CalendarError, WorkCalendar};
@@ -19,13 +20,19 @@ use crate::auth::AuthUser;
 use crate::error::WebError;
 use crate::AppState;
 
+/// How long a cached calendar is trusted. An edit through this process invalidates at once;
+/// this bounds how long another process serving the same database counts on the old one.
+const CALENDAR_TTL: Duration = Duration::from_secs(60);
+
+type Cached = (Arc<WorkCalendar>, Instant);
+
 /// Each district's work calendar: the built-in China official schedule with the years the
 /// district set itself laid over it. Built once per district and kept until an edit of that
-/// district invalidates it.
+/// district invalidates it (or [`CALENDAR_TTL`] passes).
 pub struct Calendars {
     store: Arc<dyn Storage>,
     built_in: WorkCalendar,
-    cache: RwLock<HashMap<DistrictId, Arc<WorkCalendar>>>,
+    cache: RwLock<HashMap<DistrictId, Cached>>,
     /// Bumped by every invalidation, so a calendar read from the database before an edit
     /// landed is not cached after it.
     generation: AtomicU64,
@@ -44,8 +51,10 @@ impl Calendars {
 
     /// The calendar deadlines of `district` are counted on.
     pub async fn of(&self, district: DistrictId) -> Result<Arc<WorkCalendar>, WebError> {
-        if let Some(calendar) = self.read_cache().get(&district) {
-            return Ok(calendar.clone());
+        if let Some((calendar, at)) = self.read_cache().get(&district) {
+            if at.elapsed() < CALENDAR_TTL {
+                return Ok(calendar.clone());
+            }
         }
         let generation = self.generation.load(Ordering::Acquire);
         let years = self.store.calendar_years(district).await?;
@@ -55,12 +64,12 @@ impl Calendars {
         );
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         if self.generation.load(Ordering::Acquire) == generation {
-            cache.insert(district, calendar.clone());
+            cache.insert(district, (calendar.clone(), Instant::now()));
         }
         Ok(calendar)
     }
 
-    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<DistrictId, Arc<WorkCalendar>>> {
+    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<DistrictId, Cached>> {
         self.cache.read().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -374,6 +374,13 @@ async fn deadlines_count_on_the_districts_calendar_after_an_edit() {
     let (status, _) = app.get(None, "/api/v1/calendar/2026").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(audited(&app, "calendar.set").await.len(), 1);
+    let (_, doc) = app.get(None, "/api/v1/openapi.json").await;
+    for path in [
+        "/api/v1/calendar/{year}",
+        "/api/v1/communities/{id}/duty-list",
+    ] {
+        assert!(doc["paths"][path]["put"].is_object(), "{path} documented");
+    }
 }
 
 #[tokio::test]
