@@ -308,8 +308,10 @@ struct ActionOption {
     action: &'static str,
     label: String,
     /// What the form asks for beyond the button: `note`, `stars`, `department`, `minutes`,
-    /// `grid`, `passed`.
+    /// `grid`, `passed`, `meeting`, `resolution`.
     needs: &'static str,
+    /// What the text field asks for.
+    hint: &'static str,
 }
 
 #[derive(Template)]
@@ -512,6 +514,14 @@ async fn request_page(
             action,
             label: l.t.code("action", action),
             needs,
+            hint: match action {
+                "collect_issue" => "requests.issue",
+                "propose_plan" => "requests.plan",
+                "hold_meeting" => "requests.minutes_text",
+                "record_resolution" => "requests.resolution",
+                "approve_admission" => "requests.admission_reason",
+                _ => "requests.note",
+            },
         })
         .collect();
     let departments = Department::ALL

@@ -49,6 +49,11 @@ async fn a_major_request_records_its_five_steps_in_order_before_it_closes() {
     assert_eq!(created["major_stage"], "not_started");
     ok(&app, &w, id, json!({"action": "sign_for"})).await;
     ok(&app, &w, id, json!({"action": "arrive"})).await;
+    // The page offers the first step, not the whistle.
+    let worker_page = app.web_login("wangge01").await;
+    let html = app.html(&worker_page, &format!("/requests/{id}")).await;
+    assert!(html.contains("data-testid=\"action-collect_issue\""));
+    assert!(!html.contains("data-testid=\"action-whistle\""));
     // Out of order: no whistle, meeting or solving before the earlier steps.
     for body in [
         json!({"action": "whistle", "department": "water", "note": "请抢修"}),
@@ -392,6 +397,17 @@ async fn the_settings_pages_edit_the_duty_list_and_the_calendar() {
         .html(&client, &format!("/communities/{community}/duty-list"))
         .await;
     assert!(html.contains("value=\"noise\" checked"), "default: all");
+    let other = app.web_login("shequ2").await;
+    let res = other
+        .get(app.url(&format!("/communities/{community}/duty-list")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "another community's staff"
+    );
     let csrf = app.csrf(&client).await;
     let res = client
         .post(app.url(&format!("/communities/{community}/duty-list")))
