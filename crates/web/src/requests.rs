@@ -562,6 +562,31 @@ pub async fn detail(
     Ok((request, events))
 }
 
+/// The request's state with `admission_pending` as it stands now: flagged at intake, or its
+/// item has left the community's duty list since and was never approved. Checked before it
+/// is pushed to a grid (dispatch, reassign), so a later change of the list counts too.
+pub async fn admission_state(
+    state: &AppState,
+    request: &RequestRecord,
+    events: &[RequestEvent],
+) -> Result<RequestState, WebError> {
+    let mut current = request.state;
+    if !current.admission_pending
+        && !events
+            .iter()
+            .any(|e| e.kind == EventKind::AdmissionApproved)
+    {
+        current.admission_pending = !crate::schedule::admitted(
+            state,
+            request.district,
+            &request.place,
+            &request.service_code,
+        )
+        .await?;
+    }
+    Ok(current)
+}
+
 /// How close two requests must be to look like the same problem.
 const DUPLICATE_METRES: f64 = 200.0;
 /// How far back a duplicate is looked for.
@@ -832,7 +857,18 @@ pub async fn command(
     let actor = ActorInfo::of(auth);
     let now = state.clock.now();
     let mut next = request.clone();
-    let transition = transition(request.state, &command).map_err(transition_error)?;
+    let mut current = request.state;
+    if matches!(
+        command,
+        Command::Dispatch { .. } | Command::Reassign { .. } | Command::ApproveAdmission { .. }
+    ) {
+        let events = state
+            .store
+            .request_events(request.district, request.id)
+            .await?;
+        current = admission_state(state, &request, &events).await?;
+    }
+    let transition = transition(current, &command).map_err(transition_error)?;
     next.state = transition.state;
     let mut data: Vec<(&str, String)> = vec![("status", next.state.status.as_str().to_owned())];
     let mut notify: Option<(EscalationLevel, &str)> = None;

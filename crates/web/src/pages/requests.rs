@@ -505,10 +505,11 @@ async fn request_page(
 ) -> Result<Html<String>, WebError> {
     let (r, events) = requests::detail(state, &user.auth, id).await?;
     let l = Layout::for_user(state, user, uri);
+    let current = requests::admission_state(state, &r, &events).await?;
     let actions: Vec<ActionOption> = probes()
         .into_iter()
         .filter(|(_, _, command)| {
-            requests::may_issue(&user.auth, &r, command) && transition(r.state, command).is_ok()
+            requests::may_issue(&user.auth, &r, command) && transition(current, command).is_ok()
         })
         .map(|(action, needs, _)| ActionOption {
             action,
@@ -560,7 +561,7 @@ async fn request_page(
         } else {
             Vec::new()
         },
-        admission_pending: r.state.admission_pending,
+        admission_pending: current.admission_pending,
         // China keeps UTC+8 all year, so its date is the UTC date eight hours on.
         today: (state.clock.now() + chrono::Duration::hours(8))
             .date_naive()

@@ -284,6 +284,34 @@ async fn an_item_outside_the_duty_list_waits_for_an_audited_admission() {
     let kinds = timeline(&app, &shequ, id).await;
     assert_eq!(kinds, ["received", "admission_approved", "dispatched"]);
 
+    // The list changes after intake: a sanitation request returned to the queue needs an
+    // approval before it goes back to a grid.
+    let aid = admitted["id"].as_str().unwrap();
+    put(&app, &shequ, &path, json!({"service_codes": ["drainage"]})).await;
+    ok(
+        &app,
+        &w,
+        aid,
+        json!({"action": "return", "note": "非本网格"}),
+    )
+    .await;
+    let dispatch = json!({"action": "dispatch", "grid_id": grid.id().to_string()});
+    let (status, _) = act(&app, &shequ, aid, dispatch.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = app.web_login("shequ1").await;
+    let html = app.html(&page, &format!("/requests/{aid}")).await;
+    assert!(html.contains("data-testid=\"admission-pending\""));
+    assert!(html.contains("data-testid=\"action-approve_admission\""));
+    assert!(!html.contains("data-testid=\"action-dispatch\""));
+    ok(
+        &app,
+        &shequ,
+        aid,
+        json!({"action": "approve_admission", "note": "历史遗留，本次准入"}),
+    )
+    .await;
+    ok(&app, &shequ, aid, dispatch).await;
+
     // Only community staff of that community and above see or set the list.
     let admin = app.token("admin").await;
     let (status, _) = app.get(Some(&admin), &path).await;
