@@ -15,6 +15,7 @@ pub mod error;
 pub mod grids;
 pub mod i18n;
 mod middleware;
+pub mod notify;
 pub mod open311;
 pub mod pages;
 pub mod requests;

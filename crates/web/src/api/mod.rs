@@ -402,6 +402,7 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(requests::RequestsApi::openapi());
     doc.merge(geo::GeoApi::openapi());
     doc.merge(ledger::LedgerApi::openapi());
+    doc.merge(crate::notify::NotifyApi::openapi());
     Json(doc)
 }
 
