@@ -11,6 +11,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod clock;
+pub mod dashboard;
 pub mod error;
 pub mod grids;
 pub mod i18n;

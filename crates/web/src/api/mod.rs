@@ -21,6 +21,7 @@ use crate::error::{ErrorBody, WebError};
 use crate::views::{CountsView, NodeView, ResidentView};
 use crate::AppState;
 
+mod dashboard;
 pub mod geo;
 mod requests;
 
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(requests::routes())
         .merge(geo::routes())
         .merge(ledger::routes())
+        .merge(dashboard::routes())
 }
 
 /// The OpenAPI document.
@@ -403,6 +405,7 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(geo::GeoApi::openapi());
     doc.merge(ledger::LedgerApi::openapi());
     doc.merge(crate::notify::NotifyApi::openapi());
+    doc.merge(dashboard::DashboardApi::openapi());
     Json(doc)
 }
 
