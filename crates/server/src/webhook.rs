@@ -79,7 +79,9 @@ pub(crate) async fn webhook_command(
                 format!("{name} {url}"),
             )
             .await?;
-            eprintln!("已订阅 webhook {name} → {url}; signing secret (shown once, keep it secret):");
+            eprintln!(
+                "已订阅 webhook {name} → {url}; signing secret (shown once, keep it secret):"
+            );
             println!("{secret}");
         }
         WebhookCommand::List { district } => {

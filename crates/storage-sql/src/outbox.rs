@@ -179,7 +179,11 @@ pub(crate) async fn enqueue(
         sql.bind(request.district.to_string())
             .push(" AND request_id = ")
             .bind(request.id.to_string());
-        let callback = sql.query().fetch_optional(&mut **tx).await.map_err(map_err)?;
+        let callback = sql
+            .query()
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(map_err)?;
         if let Some(row) = callback {
             let url: String = get(&row, "url")?;
             enqueue_hotline(tx, request, &url, events).await?;

@@ -180,7 +180,10 @@ pub fn signature(
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    Ok(format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
+    Ok(format!(
+        "sha256={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
 }
 
 /// A receiver's URL as given, if it is an absolute `http://` URL of reasonable length.
@@ -189,8 +192,7 @@ pub fn signature(
 pub fn check_url(text: &str) -> Result<String, WebError> {
     let text = text.trim();
     let url = reqwest::Url::parse(text).map_err(|_| WebError::Invalid("notify.error.url"))?;
-    if url.scheme() != "http" || url.host_str().is_none() || text.chars().count() > MAX_URL_CHARS
-    {
+    if url.scheme() != "http" || url.host_str().is_none() || text.chars().count() > MAX_URL_CHARS {
         return Err(WebError::Invalid("notify.error.url"));
     }
     Ok(text.to_owned())
@@ -308,9 +310,7 @@ pub async fn dispatch_due(
         let outcome = match outgoing(&record, now) {
             Ok(message) => match notifier.deliver(&message).await {
                 Ok(()) => DeliveryOutcome::Delivered(state.clock.now()),
-                Err(error) if record.attempts + 1 >= MAX_ATTEMPTS => {
-                    DeliveryOutcome::Failed(error)
-                }
+                Err(error) if record.attempts + 1 >= MAX_ATTEMPTS => DeliveryOutcome::Failed(error),
                 Err(error) => DeliveryOutcome::Retry(now + retry_delay(record.attempts + 1), error),
             },
             Err(error) => DeliveryOutcome::Failed(error),

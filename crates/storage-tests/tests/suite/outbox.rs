@@ -100,13 +100,20 @@ async fn notifications_reach_the_outbox_with_their_change_once_per_subscription(
         .update_request(&next, 7, &[], &[note(&next, "escalated")])
         .await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))));
-    assert_eq!(store.deliveries(district, record.id).await.unwrap().len(), 2);
+    assert_eq!(
+        store.deliveries(district, record.id).await.unwrap().len(),
+        2
+    );
 
     // Claims are exclusive until the lease runs out.
     let lease = now + Duration::minutes(5);
     let claimed = store.claim_deliveries(now, lease, 10).await.unwrap();
     assert_eq!(claimed.len(), 2);
-    assert!(store.claim_deliveries(now, lease, 10).await.unwrap().is_empty());
+    assert!(store
+        .claim_deliveries(now, lease, 10)
+        .await
+        .unwrap()
+        .is_empty());
     let retry_at = now + Duration::seconds(10);
     store
         .record_delivery(
@@ -183,7 +190,11 @@ async fn a_hotline_callback_queues_the_timeline_so_far_and_every_change_after() 
     };
     let events = [received(now), dispatched];
     store.insert_request(&record, &events, &[]).await.unwrap();
-    assert!(store.deliveries(district, record.id).await.unwrap().is_empty());
+    assert!(store
+        .deliveries(district, record.id)
+        .await
+        .unwrap()
+        .is_empty());
 
     let callback = HotlineCallbackRecord {
         district,
@@ -220,7 +231,11 @@ async fn a_hotline_callback_queues_the_timeline_so_far_and_every_change_after() 
     let queued = store.deliveries(district, record.id).await.unwrap();
     assert_eq!(queued.len(), 2);
     assert_eq!(
-        (queued[1].kind.as_str(), queued[1].status.as_str(), queued[1].body.as_str()),
+        (
+            queued[1].kind.as_str(),
+            queued[1].status.as_str(),
+            queued[1].body.as_str()
+        ),
         ("solved", "solved", "已清理完毕")
     );
 }

@@ -386,7 +386,10 @@ fn period(stats: &RequestStats, from: DateTime<Utc>, to: DateTime<Utc>) -> Perio
     }
 }
 
-pub(super) fn instant_param(text: Option<&str>, key: &'static str) -> Result<Option<DateTime<Utc>>, WebError> {
+pub(super) fn instant_param(
+    text: Option<&str>,
+    key: &'static str,
+) -> Result<Option<DateTime<Utc>>, WebError> {
     text.map(|t| {
         DateTime::parse_from_rfc3339(t.trim())
             .map(|at| at.with_timezone(&Utc))
