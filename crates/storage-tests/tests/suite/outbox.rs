@@ -74,7 +74,7 @@ async fn notifications_reach_the_outbox_with_their_change_once_per_subscription(
     let record = request(grid, now);
     let dispatched = note(&record, "dispatched");
     store
-        .insert_request(&record, &[received(now)], &[dispatched.clone()])
+        .insert_request(&record, &[received(now)], std::slice::from_ref(&dispatched))
         .await
         .unwrap();
     let queued = store.deliveries(district, record.id).await.unwrap();
