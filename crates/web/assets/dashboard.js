@@ -19,8 +19,8 @@
     chart("kpi-compare", {
       title: { text: labels.compare, textStyle: { fontSize: 14 } },
       tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null ? "—" : v + "%"; } },
-      legend: { top: 24 },
-      grid: { top: 60, left: 40, right: 10, bottom: 30, containLabel: true },
+      legend: { bottom: 0 },
+      grid: { top: 40, left: 10, right: 10, bottom: 36, containLabel: true },
       xAxis: { type: "category", data: rates.map(function (r) { return r.label; }), axisLabel: { interval: 0, width: 70, overflow: "break" } },
       yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
       series: [
@@ -33,15 +33,16 @@
       series: [{
         type: "gauge", min: 0, max: 100, radius: "80%", center: ["50%", "58%"],
         progress: { show: true },
-        detail: { formatter: function (v) { return data.composite === null ? "—" : v + "%"; }, fontSize: 20 },
+        title: { offsetCenter: [0, "75%"], fontSize: 12 },
+        detail: { offsetCenter: [0, "45%"], formatter: function (v) { return data.composite === null ? "—" : v + "%"; }, fontSize: 20 },
         data: [{ value: pct(data.composite) || 0, name: labels.previous_period + " " + (data.composite_before === null ? "—" : pct(data.composite_before) + "%") }]
       }]
     });
     chart("kpi-trend", {
       title: { text: labels.trend, textStyle: { fontSize: 14 } },
       tooltip: { trigger: "axis" },
-      legend: { top: 24 },
-      grid: { top: 60, left: 40, right: 40, bottom: 30, containLabel: true },
+      legend: { bottom: 0 },
+      grid: { top: 56, left: 10, right: 10, bottom: 36, containLabel: true },
       xAxis: { type: "category", data: daily.map(function (d) { return d.date; }) },
       yAxis: [
         { type: "value", name: labels.intake, minInterval: 1 },

@@ -62,9 +62,15 @@ pub(super) async fn scope_choices(
         .collect())
 }
 
-/// The period picker's choices, `days` selected.
+/// The period picker's choices, `days` selected (and offered, when a link asked for a
+/// length the picker does not list).
 pub(super) fn period_choices(t: &Tr, days: i64) -> Vec<Choice> {
-    PERIODS
+    let mut lengths = PERIODS.to_vec();
+    if !lengths.contains(&days) {
+        lengths.push(days);
+        lengths.sort_unstable();
+    }
+    lengths
         .iter()
         .map(|n| Choice {
             value: n.to_string(),
