@@ -42,11 +42,11 @@
       title: { text: labels.trend, textStyle: { fontSize: 14 } },
       tooltip: { trigger: "axis" },
       legend: { bottom: 0 },
-      grid: { top: 56, left: 10, right: 10, bottom: 36, containLabel: true },
+      grid: { top: 40, left: 10, right: 10, bottom: 36, containLabel: true },
       xAxis: { type: "category", data: daily.map(function (d) { return d.date; }) },
       yAxis: [
-        { type: "value", name: labels.intake, minInterval: 1 },
-        { type: "value", name: labels.on_time, max: 100, axisLabel: { formatter: "{value}%" } }
+        { type: "value", minInterval: 1 },
+        { type: "value", max: 100, axisLabel: { formatter: "{value}%" } }
       ],
       series: [
         { name: labels.intake, type: "bar", data: daily.map(function (d) { return d.total; }) },
