@@ -116,7 +116,7 @@ pub(super) async fn chart_json(
     let trend_from = from.max(to - chrono::Duration::days(MAX_DAYS));
     let daily = dashboard::daily(state, auth, node.path.id(), trend_from, to).await?;
     let labels = [
-        ("this_period", "dashboard.this_period"),
+        ("this_period", "stats.this_period"),
         ("previous_period", "stats.previous_period"),
         ("compare", "dashboard.compare"),
         ("composite", "dashboard.composite"),
