@@ -133,7 +133,9 @@ async fn enqueue_hotline(
             .map(|(_, value)| value.as_str())
             .unwrap_or(request.state.status.as_str());
         let message = Message {
-            id: format!("hotline:{}:{}", request.id, event.seq),
+            // Zero-padded, so a request's pushes due at the same instant sort in
+            // timeline order.
+            id: format!("hotline:{}:{:010}", request.id, event.seq),
             kind: event.kind.as_str(),
             status,
             body: &event.note,

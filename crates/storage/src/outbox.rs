@@ -83,7 +83,7 @@ pub struct OutboxRecord {
     /// Tenant.
     pub district: DistrictId,
     /// Derived from what it reports: `<subscription id>:<notification id>` or
-    /// `hotline:<request id>:<seq>` (receivers use it to drop a repeated delivery).
+    /// `hotline:<request id>:<seq, 10 digits>` (receivers use it to drop a repeated delivery).
     pub id: String,
     /// The webhook subscription; none for a hotline push.
     pub subscription: Option<Uuid>,

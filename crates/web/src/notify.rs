@@ -294,38 +294,77 @@ pub fn retry_delay(attempts: i64) -> chrono::Duration {
     chrono::Duration::seconds(10 * (1_i64 << doublings)).min(chrono::Duration::hours(1))
 }
 
-/// One pass: claims the messages due at `now`, hands each to `notifier` and records how it
-/// went. Returns how many were taken.
-pub async fn dispatch_due(
+/// One pass: claims the messages due at `now`, hands them to `notifier` and records how
+/// each went. Receivers are served side by side, so a slow one delays only its own
+/// messages; each receiver gets its messages one at a time, in the order they were queued.
+/// Returns how many were taken.
+pub async fn dispatch_due<N: Notifier>(
     state: &AppState,
-    notifier: &impl Notifier,
+    notifier: &Arc<N>,
     now: DateTime<Utc>,
 ) -> Result<usize, WebError> {
     let due = state
         .store
         .claim_deliveries(now, now + LEASE, BATCH)
         .await?;
-    let mut delivered = 0;
+    let mut by_url: Vec<(String, Vec<OutboxRecord>)> = Vec::new();
     for record in due {
-        let outcome = match outgoing(&record, now) {
-            Ok(message) => match notifier.deliver(&message).await {
-                Ok(()) => DeliveryOutcome::Delivered(state.clock.now()),
-                Err(error) if record.attempts + 1 >= MAX_ATTEMPTS => DeliveryOutcome::Failed(error),
-                Err(error) => DeliveryOutcome::Retry(now + retry_delay(record.attempts + 1), error),
-            },
-            Err(error) => DeliveryOutcome::Failed(error),
-        };
-        if matches!(outcome, DeliveryOutcome::Delivered(_)) {
-            delivered += 1;
-        } else {
-            tracing::warn!(delivery = %record.id, url = %record.url, ?outcome, "delivery not taken");
+        match by_url.iter_mut().find(|(url, _)| *url == record.url) {
+            Some((_, queue)) => queue.push(record),
+            None => by_url.push((record.url.clone(), vec![record])),
         }
-        state
-            .store
-            .record_delivery(record.district, &record.id, &outcome)
-            .await?;
     }
-    Ok(delivered)
+    let mut tasks = tokio::task::JoinSet::new();
+    for (_, queue) in by_url {
+        let (state, notifier) = (state.clone(), notifier.clone());
+        tasks.spawn(async move {
+            let mut delivered = 0;
+            for record in queue {
+                delivered += usize::from(attempt(&state, notifier.as_ref(), &record, now).await?);
+            }
+            Ok::<usize, WebError>(delivered)
+        });
+    }
+    let mut delivered = 0;
+    let mut failure = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(n)) => delivered += n,
+            Ok(Err(err)) => failure = Some(err),
+            Err(err) => failure = Some(WebError::Internal(Box::new(err))),
+        }
+    }
+    match failure {
+        // Messages left unrecorded are claimed again once their lease runs out.
+        Some(err) => Err(err),
+        None => Ok(delivered),
+    }
+}
+
+/// One attempt at one message, recorded; whether the receiver took it.
+async fn attempt(
+    state: &AppState,
+    notifier: &impl Notifier,
+    record: &OutboxRecord,
+    now: DateTime<Utc>,
+) -> Result<bool, WebError> {
+    let outcome = match outgoing(record, now) {
+        Ok(message) => match notifier.deliver(&message).await {
+            Ok(()) => DeliveryOutcome::Delivered(state.clock.now()),
+            Err(error) if record.attempts + 1 >= MAX_ATTEMPTS => DeliveryOutcome::Failed(error),
+            Err(error) => DeliveryOutcome::Retry(now + retry_delay(record.attempts + 1), error),
+        },
+        Err(error) => DeliveryOutcome::Failed(error),
+    };
+    let taken = matches!(outcome, DeliveryOutcome::Delivered(_));
+    if !taken {
+        tracing::warn!(delivery = %record.id, url = %record.url, ?outcome, "delivery not taken");
+    }
+    state
+        .store
+        .record_delivery(record.district, &record.id, &outcome)
+        .await?;
+    Ok(taken)
 }
 
 /// Runs [`dispatch_due`] every `every`, on the app's clock, until the runtime stops.
@@ -340,7 +379,7 @@ pub fn spawn_dispatcher<N: Notifier>(
         loop {
             ticker.tick().await;
             let now = state.clock.now();
-            match dispatch_due(&state, notifier.as_ref(), now).await {
+            match dispatch_due(&state, &notifier, now).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(delivered = n, "notifications delivered"),
                 Err(err) => tracing::warn!(error = %err, "notification dispatch failed"),

@@ -208,7 +208,7 @@ async fn a_hotline_callback_queues_the_timeline_so_far_and_every_change_after() 
         .unwrap();
     let queued = store.deliveries(district, record.id).await.unwrap();
     assert_eq!(queued.len(), 1, "the intake itself is not pushed back");
-    assert_eq!(queued[0].id, format!("hotline:{}:2", record.id));
+    assert_eq!(queued[0].id, format!("hotline:{}:0000000002", record.id));
     assert_eq!(queued[0].kind, "dispatched");
     assert_eq!(queued[0].external_ref.as_deref(), Some("12345-0001"));
     assert_eq!(queued[0].secret.as_deref(), Some("hotline-secret-0123"));

@@ -150,7 +150,7 @@ async fn webhook_deliveries_are_signed_retried_after_a_500_and_not_repeated_afte
     let id = created["id"].as_str().unwrap();
 
     let state = fresh_state(&app);
-    let notifier = WebhookNotifier::new().unwrap();
+    let notifier = Arc::new(WebhookNotifier::new().unwrap());
     let now = app.clock.now();
     assert_eq!(dispatch_due(&state, &notifier, now).await.unwrap(), 0);
     assert_eq!(receiver.got().len(), 1, "refused with a 500");
