@@ -7,6 +7,7 @@ mod bench_import;
 mod bench_requests;
 mod import;
 mod settings;
+mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -96,6 +97,11 @@ enum Command {
     Open311Key {
         #[command(subcommand)]
         command: Open311KeyCommand,
+    },
+    /// Webhook subscriptions: receivers of every notification of a district.
+    Webhook {
+        #[command(subcommand)]
+        command: webhook::WebhookCommand,
     },
     /// Copy the live SQLite database to a file (PostgreSQL: use pg_dump).
     Backup {
@@ -449,6 +455,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Open311Key { command } => {
             open311_key_command(&connect(&database).await?, command).await
         }
+        Command::Webhook { command } => {
+            webhook::webhook_command(&connect(&database).await?, command).await
+        }
         Command::Backup { to } => {
             if !mulin_storage_sqlite::handles(&database.url) {
                 bail!("for PostgreSQL use the server's tools: pg_dump -Fc DBNAME > FILE, and pg_restore to restore");
@@ -554,6 +563,12 @@ async fn serve(
         state.clone(),
         mulin_web::requests::DEFAULT_SWEEP_EVERY,
     );
+    // Webhook and hotline deliveries leave from the outbox; a restart resumes it.
+    let dispatcher = mulin_web::notify::spawn_dispatcher(
+        state.clone(),
+        Arc::new(mulin_web::notify::WebhookNotifier::new()?),
+        mulin_web::notify::DEFAULT_DISPATCH_EVERY,
+    );
     let app = Application::build(listen, state)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -583,6 +598,7 @@ async fn serve(
     })
     .await?;
     scheduler.abort();
+    dispatcher.abort();
     Ok(())
 }
 

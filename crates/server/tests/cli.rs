@@ -275,6 +275,53 @@ async fn open311_keys_are_issued_once_listed_and_revoked() {
 }
 
 #[tokio::test]
+async fn webhooks_are_added_with_a_secret_shown_once_listed_and_removed() {
+    let cli = Cli::new().await;
+    cli.ok(
+        &["init", "--name", "新荣区", "--code", "140212000000"],
+        None,
+    );
+    let add = [
+        "webhook",
+        "add",
+        "--name",
+        "ops",
+        "--url",
+        "http://127.0.0.1:9/hook",
+    ];
+    let secret = cli.ok(&add, None).trim().to_owned();
+    assert_eq!(secret.len(), 64, "256 random bits in hex: {secret}");
+    let store = cli.db.store();
+    let district = store.districts().await.unwrap()[0].path.id().into();
+    let webhooks = store.webhooks(district).await.unwrap();
+    assert_eq!(webhooks.len(), 1);
+    assert_eq!(webhooks[0].secret, secret, "kept as given: it signs");
+    let err = cli.fails(&add, None);
+    assert!(err.contains("name taken"), "{err}");
+    let err = cli.fails(
+        &[
+            "webhook",
+            "add",
+            "--name",
+            "tls",
+            "--url",
+            "https://example.org/x",
+        ],
+        None,
+    );
+    assert!(err.contains("http://"), "{err}");
+
+    let list = cli.ok(&["webhook", "list"], None);
+    assert!(list.contains("ops\thttp://127.0.0.1:9/hook"), "{list}");
+    assert!(!list.contains(&secret), "the list never shows a secret");
+
+    cli.ok(&["webhook", "remove", "--name", "ops"], None);
+    assert!(store.webhooks(district).await.unwrap().is_empty());
+    let err = cli.fails(&["webhook", "remove", "--name", "ops"], None);
+    assert!(err.contains("no subscription of that name"), "{err}");
+}
+
+#[tokio::test]
 async fn a_ledger_imports_from_the_command_line_all_or_nothing() {
     use mulin_domain::person::id_check_char;
     use mulin_domain::tree::NodeKind;

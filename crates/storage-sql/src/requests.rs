@@ -323,6 +323,7 @@ impl RequestStore for SqlStore {
         execute_in(&mut tx, &sql).await?;
         insert_events(&mut tx, request, events).await?;
         insert_notifications(&mut tx, notifications).await?;
+        crate::outbox::enqueue(&mut tx, request, events, notifications).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -410,6 +411,7 @@ impl RequestStore for SqlStore {
         }
         insert_events(&mut tx, request, events).await?;
         insert_notifications(&mut tx, notifications).await?;
+        crate::outbox::enqueue(&mut tx, request, events, notifications).await?;
         tx.commit().await.map_err(map_err)
     }
 

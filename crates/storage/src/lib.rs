@@ -12,6 +12,7 @@
 mod geo;
 mod ledger;
 mod open311;
+mod outbox;
 mod records;
 mod requests;
 mod schedule;
@@ -25,6 +26,7 @@ use mulin_domain::tree::NodePath;
 pub use geo::GeoStore;
 pub use ledger::{ImportBatch, LedgerStore};
 pub use open311::*;
+pub use outbox::*;
 pub use records::*;
 pub use requests::*;
 pub use schedule::{CalendarYearRecord, ScheduleStore};
@@ -55,7 +57,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Storage:
-    GeoStore + LedgerStore + Open311Store + RequestStore + ScheduleStore + Send + Sync + 'static
+    GeoStore
+    + LedgerStore
+    + Open311Store
+    + OutboxStore
+    + RequestStore
+    + ScheduleStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;

@@ -21,6 +21,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/swagger-init.js"),
     ),
     (
+        "/assets/dashboard.js",
+        JS,
+        include_bytes!("../assets/dashboard.js"),
+    ),
+    (
         "/assets/countdown.js",
         JS,
         include_bytes!("../assets/countdown.js"),

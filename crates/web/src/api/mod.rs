@@ -21,6 +21,7 @@ use crate::error::{ErrorBody, WebError};
 use crate::views::{CountsView, NodeView, ResidentView};
 use crate::AppState;
 
+mod dashboard;
 pub mod geo;
 mod requests;
 mod schedule;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(geo::routes())
         .merge(ledger::routes())
         .merge(schedule::routes())
+        .merge(dashboard::routes())
 }
 
 /// The OpenAPI document.
@@ -405,6 +407,8 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(geo::GeoApi::openapi());
     doc.merge(ledger::LedgerApi::openapi());
     doc.merge(schedule::ScheduleApi::openapi());
+    doc.merge(crate::notify::NotifyApi::openapi());
+    doc.merge(dashboard::DashboardApi::openapi());
     Json(doc)
 }
 

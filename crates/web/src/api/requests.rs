@@ -386,7 +386,10 @@ fn period(stats: &RequestStats, from: DateTime<Utc>, to: DateTime<Utc>) -> Perio
     }
 }
 
-fn instant_param(text: Option<&str>, key: &'static str) -> Result<Option<DateTime<Utc>>, WebError> {
+pub(super) fn instant_param(
+    text: Option<&str>,
+    key: &'static str,
+) -> Result<Option<DateTime<Utc>>, WebError> {
     text.map(|t| {
         DateTime::parse_from_rfc3339(t.trim())
             .map(|at| at.with_timezone(&Utc))
@@ -613,6 +616,13 @@ pub struct HotlineOrder {
     pub received_at: Option<String>,
     /// The hotline's limit in working days (e.g. 7 or 15); default the community's policy.
     pub limit_working_days: Option<u32>,
+    /// Where every change of the request is pushed (`http://`; see the `HotlineResultPush`
+    /// schema): POSTed as JSON, retried with backoff until answered 2xx. Only taken when
+    /// the order is created.
+    pub callback_url: Option<String>,
+    /// A key of 16–200 characters; when given, each push carries `X-Mulin-Signature:
+    /// sha256=<hex HMAC-SHA256 of "<X-Mulin-Timestamp>.<body>">`.
+    pub callback_secret: Option<String>,
     /// The request itself.
     #[serde(flatten)]
     pub request: CreateRequest,
@@ -668,12 +678,20 @@ async fn hotline_create(
     let mut input = body.request.into_new()?;
     input.received_at = instant_param(body.received_at.as_deref(), "request.error.received_at")?;
     input.resolve_limit = body.limit_working_days.map(Limit::WorkingDays);
+    // Checked before the intake, so a bad callback leaves nothing behind.
+    let callback = crate::notify::check_callback(
+        body.callback_url.as_deref(),
+        body.callback_secret.as_deref(),
+    )?;
     let (request, created) =
         requests::take_in_hotline(&state, &auth, &body.order_no, input).await?;
     let events = state
         .store
         .request_events(request.district, request.id)
         .await?;
+    if let (true, Some((url, secret))) = (created, callback) {
+        crate::notify::set_hotline_callback(&state, &request, &events, url, secret).await?;
+    }
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -23,6 +23,7 @@ use crate::i18n::{Lang, Tr};
 use crate::views::{CountsView, Disclosure, ResidentView};
 use crate::AppState;
 
+mod dashboard;
 mod requests;
 mod schedule;
 

@@ -18,7 +18,7 @@ use mulin_domain::tree::NodeKind;
 use mulin_storage::{RequestEvent, RequestFilter, RequestOrder, RequestRecord};
 use serde::Deserialize;
 
-use super::{csrf_token, page, parse_id, with_lang, Layout};
+use super::{csrf_token, dashboard, page, parse_id, with_lang, Layout};
 use crate::auth::{self, PageUser};
 use crate::error::{PageError, WebError};
 use crate::i18n::Tr;
@@ -635,6 +635,10 @@ struct StatsPage {
     l: Layout,
     scope_name: String,
     figures: Vec<Figure>,
+    scopes: Vec<dashboard::Choice>,
+    periods: Vec<dashboard::Choice>,
+    /// The charts' data (JSON, translated labels included).
+    chart: String,
 }
 
 #[derive(Deserialize)]
@@ -672,7 +676,8 @@ async fn view_stats_get(
             .ok_or_else(|| with_lang(lang)(WebError::Forbidden))?,
     };
     let to = state.clock.now() + chrono::Duration::milliseconds(1);
-    let from = to - chrono::Duration::days(query.days.unwrap_or(30).clamp(1, 3660));
+    let days = query.days.unwrap_or(30).clamp(1, 3660);
+    let from = to - chrono::Duration::days(days);
     let (now, before): (RequestStats, RequestStats) =
         requests::stats(&state, &user.auth, under, from, to)
             .await
@@ -703,10 +708,20 @@ async fn view_stats_get(
             before: f(&before),
         })
         .collect();
+    let chart = dashboard::chart_json(&state, &user.auth, &node, (from, to), (&now, &before), &l.t)
+        .await
+        .map_err(with_lang(lang))?;
+    let scopes = dashboard::scope_choices(&state, &user.auth, &node)
+        .await
+        .map_err(with_lang(lang))?;
+    let periods = dashboard::period_choices(&l.t, days);
     page(&StatsPage {
         l,
         scope_name: node.name,
         figures,
+        scopes,
+        periods,
+        chart,
     })
     .map_err(with_lang(lang))
 }

@@ -11,6 +11,7 @@ mod authz;
 mod geo;
 mod ledger;
 mod major_admission_calendar;
+mod notify;
 mod open311;
 mod pages;
 mod registry;

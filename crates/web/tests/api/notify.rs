@@ -1,0 +1,369 @@
+//! Notifications that leave the app, and the KPI dashboard: webhook deliveries signed,
+//! retried after a 500 and not repeated after a restart; a hotline's callback hearing every
+//! change of its work order; the daily series and the dashboard page, scoped.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::routing::post;
+use chrono::Duration;
+use hmac::{Hmac, Mac};
+use mulin_domain::tree::NodeKind;
+use mulin_storage::{DeliveryState, WebhookRecord};
+use mulin_web::clock::Clock;
+use mulin_web::notify::{dispatch_due, spawn_dispatcher, WebhookNotifier};
+use mulin_web::{AppState, WebSettings};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::helpers::{spawn_app, TestApp};
+
+/// One POST a receiver got.
+#[derive(Clone, Debug)]
+struct Received {
+    delivery: String,
+    timestamp: String,
+    signature: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    /// Whether the signature is HMAC-SHA256 of "<timestamp>.<body>" under `secret`.
+    fn signed_with(&self, secret: &str) -> bool {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(self.timestamp.as_bytes());
+        mac.update(b".");
+        mac.update(&self.body);
+        self.signature.as_deref()
+            == Some(format!("sha256={}", hex::encode(mac.finalize().into_bytes())).as_str())
+    }
+}
+
+/// A receiver on a random port that answers 500 to its first `fail_first` POSTs, then 200.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start(fail_first: usize) -> Receiver {
+        let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let seen = got.clone();
+        let router = axum::Router::new().route(
+            "/hook",
+            post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let seen = seen.clone();
+                async move {
+                    let header =
+                        |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(Received {
+                        delivery: header("x-mulin-delivery").unwrap_or_default(),
+                        timestamp: header("x-mulin-timestamp").unwrap_or_default(),
+                        signature: header("x-mulin-signature"),
+                        body: body.to_vec(),
+                    });
+                    if seen.len() <= fail_first {
+                        AxumStatus::INTERNAL_SERVER_ERROR
+                    } else {
+                        AxumStatus::OK
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Receiver { url, got }
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until at least `n` POSTs arrived.
+    async fn wait_for(&self, n: usize) -> Vec<Received> {
+        for _ in 0..200 {
+            if self.got().len() >= n {
+                break;
+            }
+            tokio::time::sleep(StdDuration::from_millis(25)).await;
+        }
+        self.got()
+    }
+}
+
+/// A new app state over the test app's database and clock: what a restarted server has.
+fn fresh_state(app: &TestApp) -> AppState {
+    AppState::new(
+        app.store.clone(),
+        app.clock.clone(),
+        WebSettings::local(),
+        true,
+    )
+}
+
+fn building_in_grid(app: &TestApp, idx: usize) -> String {
+    let grid = app.grid(idx).path.id();
+    app.nodes(NodeKind::Building)
+        .into_iter()
+        .find(|b| b.path.at(NodeKind::Grid) == Some(grid))
+        .unwrap()
+        .path
+        .id()
+        .to_string()
+}
+
+#[tokio::test]
+async fn webhook_deliveries_are_signed_retried_after_a_500_and_not_repeated_after_a_restart() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(1).await;
+    let secret = "s3cret-for-the-test-receiver";
+    let district = app.demo.dataset.nodes[0].path.id().into();
+    app.store
+        .insert_webhook(&WebhookRecord {
+            district,
+            id: uuid::Uuid::now_v7(),
+            name: "ops".into(),
+            url: receiver.url.clone(),
+            secret: secret.into(),
+            created_at: app.clock.now(),
+        })
+        .await
+        .unwrap();
+    let w = app.token("wangge01").await;
+    let (status, created) = app
+        .post(
+            &w,
+            "/api/v1/requests",
+            json!({"service_code": "noise", "description": "夜间施工噪音",
+                   "address_node_id": building_in_grid(&app, 0)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+
+    let state = fresh_state(&app);
+    let notifier = Arc::new(WebhookNotifier::new().unwrap());
+    let now = app.clock.now();
+    assert_eq!(dispatch_due(&state, &notifier, now).await.unwrap(), 0);
+    assert_eq!(receiver.got().len(), 1, "refused with a 500");
+    // Not again before its retry is due.
+    assert_eq!(dispatch_due(&state, &notifier, now).await.unwrap(), 0);
+    assert_eq!(receiver.got().len(), 1);
+    let later = now + Duration::seconds(11);
+    assert_eq!(dispatch_due(&state, &notifier, later).await.unwrap(), 1);
+    let got = receiver.got();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].delivery, got[1].delivery, "the same message, again");
+    assert!(got[1].signed_with(secret), "signature checks");
+    assert!(!got[1].signed_with("another secret"));
+    let message = got[1].json();
+    assert_eq!(message["type"], "notification");
+    assert_eq!(message["kind"], "dispatched");
+    assert_eq!(message["request_id"], id);
+    assert_eq!(message["status"], "dispatched");
+    assert_eq!(message["title"], created["title"]);
+    assert_eq!(message["id"], got[1].delivery);
+
+    // A restarted server finds nothing left to send.
+    let restarted = fresh_state(&app);
+    let much_later = now + Duration::hours(2);
+    assert_eq!(
+        dispatch_due(&restarted, &notifier, much_later)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(receiver.got().len(), 2, "no duplicate after a restart");
+    let deliveries = app
+        .store
+        .deliveries(district, id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].state, DeliveryState::Delivered);
+    assert_eq!(deliveries[0].attempts, 2);
+    assert_eq!(deliveries[0].last_error.as_deref(), Some("HTTP 500"));
+}
+
+#[tokio::test]
+async fn a_hotline_hears_every_change_of_its_work_order() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(0).await;
+    let secret = "hotline-shared-secret-42";
+    let shequ = app.token("shequ1").await;
+    let order = json!({
+        "order_no": "12345-20261124-0007",
+        "service_code": "heating",
+        "description": "市民来电：家中暖气不热",
+        "address_node_id": building_in_grid(&app, 0),
+        "callback_url": receiver.url,
+        "callback_secret": secret,
+    });
+    // A bad callback is refused before anything is taken in.
+    let mut bad = order.clone();
+    bad["callback_url"] = json!("ftp://example.org/x");
+    let (status, _) = app.post(&shequ, "/api/v1/hotline/orders", bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut short = order.clone();
+    short["callback_secret"] = json!("short");
+    let (status, _) = app.post(&shequ, "/api/v1/hotline/orders", short).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .get(Some(&shequ), "/api/v1/hotline/orders/12345-20261124-0007")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing half-written");
+
+    let (status, created) = app.post(&shequ, "/api/v1/hotline/orders", order).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["request"]["id"].as_str().unwrap();
+    let w = app.token("wangge01").await;
+    for action in [
+        json!({"action": "sign_for"}),
+        json!({"action": "solve", "note": "已联系供热公司排气，温度恢复"}),
+    ] {
+        let (status, answer) = app
+            .post(&w, &format!("/api/v1/requests/{id}/actions"), action)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    // The dispatcher as the server runs it.
+    let dispatcher = spawn_dispatcher(
+        fresh_state(&app),
+        Arc::new(WebhookNotifier::new().unwrap()),
+        StdDuration::from_millis(20),
+    );
+    let got = receiver.wait_for(3).await;
+    dispatcher.abort();
+    assert_eq!(got.len(), 3, "{got:?}");
+    let messages: Vec<Value> = got.iter().map(Received::json).collect();
+    let events: Vec<&str> = messages
+        .iter()
+        .map(|m| m["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["dispatched", "signed_for", "solved"]);
+    let states: Vec<&str> = messages
+        .iter()
+        .map(|m| m["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["dispatched", "signed_for", "solved"]);
+    for (message, received) in messages.iter().zip(&got) {
+        assert_eq!(message["type"], "hotline_result");
+        assert_eq!(message["order_no"], "12345-20261124-0007");
+        assert_eq!(message["request_id"], id);
+        assert!(received.signed_with(secret));
+    }
+    assert_eq!(messages[2]["result"], "已联系供热公司排气，温度恢复");
+}
+
+#[tokio::test]
+async fn the_daily_series_and_the_dashboard_are_scoped() {
+    let app = spawn_app().await;
+    let shequ = app.token("shequ1").await;
+    let community = app.community(0).path.id();
+    for n in 0..2 {
+        let (status, _) = app
+            .post(
+                &shequ,
+                "/api/v1/requests",
+                json!({"service_code": "noise", "description": format!("噪音 {n}"),
+                       "address_node_id": building_in_grid(&app, 0)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let path = format!("/api/v1/stats/requests/daily?under={community}");
+    let (status, daily) = app.get(Some(&shequ), &path).await;
+    assert_eq!(status, StatusCode::OK, "{daily}");
+    let days = daily["days"].as_array().unwrap();
+    assert!((30..=31).contains(&days.len()), "{}", days.len());
+    assert_eq!(
+        days.iter()
+            .map(|d| d["total"].as_i64().unwrap())
+            .sum::<i64>(),
+        2
+    );
+    assert_eq!(days.last().unwrap()["total"], 2);
+    assert_eq!(
+        days.last().unwrap()["date"],
+        app.clock.today().to_string(),
+        "days are China days"
+    );
+    let (status, _) = app
+        .get(
+            Some(&shequ),
+            &format!("{path}&from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "over 92 days");
+
+    // Outside the scope, or without the right: nothing.
+    let (status, _) = app.get(None, &path).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    for who in ["shequ2", "wangge02", "jumin"] {
+        let token = app.token(who).await;
+        let (status, body) = app.get(Some(&token), &path).await;
+        assert!(
+            status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN,
+            "{who}: {status}"
+        );
+        assert!(body.get("days").is_none());
+    }
+
+    // The page: pickers, the chart data with its labels, the scripts; the table stays.
+    let browser = app.web_login("shequ1").await;
+    let res = browser
+        .get(app.url(&format!("/stats/requests?under={community}&days=7")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("data-testid=\"request-stats\""));
+    assert!(html.contains("id=\"kpi-trend\""));
+    assert!(html.contains("/assets/vendor/echarts.min.js"));
+    assert!(html.contains("/assets/dashboard.js"));
+    assert!(html.contains("近7天"), "the period picker");
+    let grid1 = app.grid(1);
+    assert!(
+        html.contains(&format!("value=\"{}\"", grid1.path.id())),
+        "children offered"
+    );
+    let start = html.find("data-chart=\"").unwrap() + "data-chart=\"".len();
+    let attr = &html[start..start + html[start..].find('"').unwrap()];
+    let chart: Value = serde_json::from_str(&attr.replace("&quot;", "\"").replace("&#34;", "\""))
+        .unwrap_or_else(|e| panic!("{e}: {attr}"));
+    assert_eq!(chart["labels"]["intake"], "受理量");
+    assert_eq!(chart["rates"].as_array().unwrap().len(), 4);
+    assert_eq!(chart["daily"].as_array().unwrap().len(), 8);
+    let res = browser
+        .get(app.url("/assets/dashboard.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let other = app.community(1).path.id();
+    let res = browser
+        .get(app.url(&format!("/stats/requests?under={other}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // Both are in the OpenAPI document, with the payloads Mulin pushes.
+    let (_, doc) = app.get(None, "/api/v1/openapi.json").await;
+    assert!(doc["paths"]["/api/v1/stats/requests/daily"].is_object());
+    for schema in ["DailyView", "HotlineResultPush", "WebhookNotification"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+    assert!(doc["components"]["schemas"]["HotlineOrder"]
+        .to_string()
+        .contains("callback_url"));
+}
