@@ -13,11 +13,13 @@ pub mod code;
 pub mod codes;
 pub mod deadline;
 pub mod ids;
+pub mod movement;
 pub mod org;
 pub mod person;
 pub mod policy;
 pub mod request;
 pub mod tree;
+pub mod visit;
 
 pub use ids::{DistrictId, NodeId, ResidentId, UserId};
 pub use tree::{NodeKind, NodePath};
