@@ -117,7 +117,11 @@ pub struct MonthFigures {
 /// Per month from `from` to `to` (both included, at most [`MAX_DYNAMICS_MONTHS`]): moves in,
 /// moves out and people present at the month's end, over many histories (each oldest
 /// first). None when `to` is before `from` or the span is too long.
-pub fn monthly_dynamics(histories: &[Vec<Move>], from: Month, to: Month) -> Option<Vec<MonthFigures>> {
+pub fn monthly_dynamics(
+    histories: &[Vec<Move>],
+    from: Month,
+    to: Month,
+) -> Option<Vec<MonthFigures>> {
     if to < from {
         return None;
     }
@@ -132,9 +136,8 @@ pub fn monthly_dynamics(histories: &[Vec<Move>], from: Month, to: Month) -> Opti
         months
             .into_iter()
             .map(|month| {
-                let inside = |m: &&Move, direction| {
-                    m.direction == direction && Month::of(m.on) == month
-                };
+                let inside =
+                    |m: &&Move, direction| m.direction == direction && Month::of(m.on) == month;
                 let count = |direction| {
                     histories
                         .iter()
@@ -181,7 +184,10 @@ mod tests {
             check_next(&moved_in, mv(Direction::Out, day(2025, 2, 28))),
             Err(MovementError::BeforeLast)
         );
-        assert_eq!(check_next(&moved_in, mv(Direction::Out, day(2025, 3, 1))), Ok(()));
+        assert_eq!(
+            check_next(&moved_in, mv(Direction::Out, day(2025, 3, 1))),
+            Ok(())
+        );
         assert_eq!(check_next(&[], mv(Direction::Out, day(2025, 3, 1))), Ok(()));
     }
 
@@ -204,7 +210,14 @@ mod tests {
         .unwrap();
         let rows: Vec<(String, u32, u32, u32)> = figures
             .iter()
-            .map(|f| (f.month.to_string(), f.moved_in, f.moved_out, f.present_at_end))
+            .map(|f| {
+                (
+                    f.month.to_string(),
+                    f.moved_in,
+                    f.moved_out,
+                    f.present_at_end,
+                )
+            })
             .collect();
         assert_eq!(
             rows,
@@ -241,7 +254,11 @@ mod tests {
     fn history() -> impl Strategy<Value = Vec<Move>> {
         (any::<bool>(), prop::collection::vec(0i64..40, 0..8)).prop_map(|(start_in, gaps)| {
             let mut on = day(2024, 1, 1);
-            let mut direction = if start_in { Direction::In } else { Direction::Out };
+            let mut direction = if start_in {
+                Direction::In
+            } else {
+                Direction::Out
+            };
             gaps.into_iter()
                 .map(|gap| {
                     on += chrono::Duration::days(gap);

@@ -11,6 +11,7 @@
 //! beside the reader pool; on PostgreSQL both are the same pool.
 #![deny(missing_docs)]
 
+mod floating;
 mod geo;
 mod ledger;
 mod open311;
@@ -18,6 +19,7 @@ mod requests;
 mod rows;
 mod sql;
 mod store;
+mod visits;
 
 use std::sync::Once;
 

@@ -9,11 +9,13 @@
 //! can be sharded by district later without changing a query.
 #![deny(missing_docs)]
 
+mod floating;
 mod geo;
 mod ledger;
 mod open311;
 mod records;
 mod requests;
+mod visits;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -21,11 +23,13 @@ use mulin_domain::ids::{DistrictId, NodeId, ResidentId, UserId};
 use mulin_domain::policy::{Grant, Role};
 use mulin_domain::tree::NodePath;
 
+pub use floating::*;
 pub use geo::GeoStore;
 pub use ledger::{ImportBatch, LedgerStore};
 pub use open311::*;
 pub use records::*;
 pub use requests::*;
+pub use visits::*;
 
 /// What can go wrong in storage, as far as a caller can act on it.
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +57,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Storage:
-    GeoStore + LedgerStore + Open311Store + RequestStore + Send + Sync + 'static
+    FloatingStore
+    + GeoStore
+    + LedgerStore
+    + Open311Store
+    + RequestStore
+    + VisitStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;

@@ -23,6 +23,7 @@ mod geo;
 mod ledger;
 mod open311;
 mod requests;
+mod visits;
 
 async fn loaded() -> (TestDb, mulin_demo::Demo) {
     let db = TestDb::new().await.unwrap();
