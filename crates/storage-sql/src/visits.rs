@@ -313,7 +313,7 @@ impl VisitStore for SqlStore {
             });
         }
         let mut sql = Sql::new(
-            "SELECT grid_id, COUNT(*) AS visits, SUM(minutes) AS minutes FROM visits WHERE \
+            "SELECT grid_id, COUNT(*) AS visits, CAST(SUM(minutes) AS BIGINT) AS minutes FROM visits WHERE \
              district_id = ",
         );
         sql.bind(district.to_string())
