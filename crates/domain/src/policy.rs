@@ -61,6 +61,10 @@ pub enum Action {
     /// Import a ledger (Excel) into the registry: creates places inside compounds and
     /// writes residents in bulk.
     ImportRegistry,
+    /// Log home visits and patrols in a grid (and the record updates they bring back).
+    LogVisits,
+    /// See visits, their coverage and the share of working time spent visiting.
+    ViewVisits,
 }
 
 impl Role {
@@ -91,6 +95,8 @@ impl Role {
             ManageRequests => matches!(self, Admin | StreetAdmin | CommunityStaff),
             EditGrids => matches!(self, Admin | StreetAdmin | CommunityStaff),
             ImportRegistry => matches!(self, Admin | CommunityStaff | GridWorker),
+            LogVisits => matches!(self, CommunityStaff | GridWorker),
+            ViewVisits => matches!(self, Admin | StreetAdmin | CommunityStaff | GridWorker),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod assets;
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod floating;
 pub mod grids;
 pub mod i18n;
 mod middleware;
@@ -19,6 +20,7 @@ pub mod open311;
 pub mod pages;
 pub mod requests;
 mod views;
+pub mod visits;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;

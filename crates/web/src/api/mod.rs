@@ -23,6 +23,7 @@ use crate::AppState;
 
 pub mod geo;
 mod requests;
+mod visits;
 
 /// The API's routes (mounted at `/api/v1`).
 pub fn routes() -> Router<AppState> {
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(requests::routes())
         .merge(geo::routes())
         .merge(ledger::routes())
+        .merge(visits::routes())
 }
 
 /// The OpenAPI document.
@@ -402,6 +404,7 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(requests::RequestsApi::openapi());
     doc.merge(geo::GeoApi::openapi());
     doc.merge(ledger::LedgerApi::openapi());
+    doc.merge(visits::VisitsApi::openapi());
     Json(doc)
 }
 

@@ -24,6 +24,7 @@ use crate::views::{CountsView, Disclosure, ResidentView};
 use crate::AppState;
 
 mod requests;
+mod visits;
 
 /// The page routes.
 pub fn routes() -> Router<AppState> {
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/search", get(view_search_get))
         .route("/audit", get(view_audit_get))
         .merge(requests::routes())
+        .merge(visits::routes())
 }
 
 /// What every page's frame needs.
@@ -51,6 +53,7 @@ pub struct Layout {
     display_name: String,
     can_search: bool,
     can_audit: bool,
+    can_visit: bool,
     /// The current path, for the language switch to return to.
     path: String,
 }
@@ -66,6 +69,7 @@ impl Layout {
             display_name: String::new(),
             can_search: false,
             can_audit: false,
+            can_visit: false,
             path: encode_path(path),
         }
     }
@@ -78,6 +82,7 @@ impl Layout {
             display_name: user.auth.user.display_name.clone(),
             can_search: principal.allows_anywhere(Action::ViewResidents),
             can_audit: principal.allows_anywhere(Action::ViewAudit),
+            can_visit: principal.allows_anywhere(Action::ViewVisits),
             ..Layout::anonymous(user.lang, state.is_demo, uri.path())
         }
     }
