@@ -63,7 +63,8 @@ pub enum Action {
     ImportRegistry,
     /// Log home visits and patrols in a grid (and the record updates they bring back).
     LogVisits,
-    /// See visits, their coverage and the share of working time spent visiting.
+    /// See visits, their coverage, the share of working time spent visiting, and the
+    /// floating-population registers.
     ViewVisits,
 }
 

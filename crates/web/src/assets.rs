@@ -15,7 +15,11 @@ const PNG: &str = "image/png";
 /// Every served asset: URL path, content type, bytes. One line per file.
 const ASSETS: &[(&str, &str, &[u8])] = &[
     ("/assets/app.css", CSS, include_bytes!("../assets/app.css")),
-    ("/assets/visits.js", JS, include_bytes!("../assets/visits.js")),
+    (
+        "/assets/visits.js",
+        JS,
+        include_bytes!("../assets/visits.js"),
+    ),
     (
         "/assets/swagger-init.js",
         JS,

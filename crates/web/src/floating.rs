@@ -36,14 +36,20 @@ pub async fn record(
     let id: ResidentId = resident.parse().map_err(|_| WebError::NotFound)?;
     let district = auth.user.district;
     let person = state.store.resident(district, id).await?;
-    if !auth.principal.allows(Action::ViewResidents, &person.household) {
+    if !auth
+        .principal
+        .allows(Action::ViewResidents, &person.household)
+    {
         return Err(WebError::NotFound);
     }
-    if !auth.principal.allows(Action::EditRegistry, &person.household) {
+    if !auth
+        .principal
+        .allows(Action::EditRegistry, &person.household)
+    {
         return Err(WebError::Forbidden);
     }
-    let direction =
-        Direction::parse(direction.trim()).map_err(|_| WebError::Invalid("floating.error.direction"))?;
+    let direction = Direction::parse(direction.trim())
+        .map_err(|_| WebError::Invalid("floating.error.direction"))?;
     let reason = reason.trim();
     if reason.chars().count() > MAX_REASON_CHARS {
         return Err(WebError::Invalid("floating.error.reason"));
@@ -54,7 +60,9 @@ pub async fn record(
     let history = state.store.movements(district, id).await?;
     let moves: Vec<Move> = history.iter().map(as_move).collect();
     movement::check_next(&moves, Move { direction, on }).map_err(|err| match err {
-        movement::MovementError::SameDirection => WebError::Invalid("floating.error.same_direction"),
+        movement::MovementError::SameDirection => {
+            WebError::Invalid("floating.error.same_direction")
+        }
         movement::MovementError::BeforeLast => WebError::Invalid("floating.error.before_last"),
     })?;
     let record = MovementRecord {
@@ -102,7 +110,10 @@ pub async fn history(
 ) -> Result<Vec<MovementRecord>, WebError> {
     let id: ResidentId = resident.parse().map_err(|_| WebError::NotFound)?;
     let person = state.store.resident(auth.user.district, id).await?;
-    if !auth.principal.allows(Action::ViewResidents, &person.household) {
+    if !auth
+        .principal
+        .allows(Action::ViewResidents, &person.household)
+    {
         return Err(WebError::NotFound);
     }
     Ok(state.store.movements(auth.user.district, id).await?)
@@ -113,7 +124,8 @@ async fn scopes(
     auth: &AuthUser,
     under: Option<NodeId>,
 ) -> Result<Vec<NodePath>, WebError> {
-    if !auth.principal.allows_anywhere(Action::ViewResidents) {
+    // The registers are field work's, like visits: a resident sees their own record only.
+    if !auth.principal.allows_anywhere(Action::ViewVisits) {
         return Err(WebError::Forbidden);
     }
     match under {
@@ -123,13 +135,15 @@ async fn scopes(
                 Err(StoreError::NotFound) => return Err(WebError::NotFound),
                 Err(other) => return Err(other.into()),
             };
-            let scopes = auth.principal.scopes_under(Action::ViewResidents, &node.path);
+            let scopes = auth
+                .principal
+                .scopes_under(Action::ViewVisits, &node.path);
             if scopes.is_empty() {
                 return Err(WebError::NotFound);
             }
             Ok(scopes)
         }
-        None => Ok(auth.principal.roots(Action::ViewResidents)),
+        None => Ok(auth.principal.roots(Action::ViewVisits)),
     }
 }
 

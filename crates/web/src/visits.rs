@@ -64,10 +64,14 @@ fn invalid(_: impl std::fmt::Debug) -> WebError {
 
 /// A node of the caller's district, or "not found".
 async fn node(state: &AppState, auth: &AuthUser, id: NodeId) -> Result<NodeRecord, WebError> {
-    state.store.node(auth.user.district, id).await.map_err(|err| match err {
-        StoreError::NotFound => WebError::NotFound,
-        other => other.into(),
-    })
+    state
+        .store
+        .node(auth.user.district, id)
+        .await
+        .map_err(|err| match err {
+            StoreError::NotFound => WebError::NotFound,
+            other => other.into(),
+        })
 }
 
 fn audit_entry(
@@ -99,9 +103,12 @@ pub async fn log(
     auth: &AuthUser,
     input: NewVisit,
 ) -> Result<VisitRecord, WebError> {
-    let kind = VisitKind::parse(input.kind.trim()).map_err(|_| WebError::Invalid("visit.error.kind"))?;
-    let minutes = VisitMinutes::new(input.minutes).map_err(|_| WebError::Invalid("visit.error.minutes"))?;
-    let findings = visit::findings(&input.findings).map_err(|_| WebError::Invalid("visit.error.findings"))?;
+    let kind =
+        VisitKind::parse(input.kind.trim()).map_err(|_| WebError::Invalid("visit.error.kind"))?;
+    let minutes =
+        VisitMinutes::new(input.minutes).map_err(|_| WebError::Invalid("visit.error.minutes"))?;
+    let findings =
+        visit::findings(&input.findings).map_err(|_| WebError::Invalid("visit.error.findings"))?;
     let mut households = input.households.clone();
     households.sort();
     households.dedup();
@@ -109,7 +116,9 @@ pub async fn log(
         .map_err(|_| WebError::Invalid("visit.error.households"))?;
     let now = state.clock.now();
     let visited_at = input.visited_at.unwrap_or(now);
-    if visited_at > now + Duration::minutes(5) || visited_at < now - Duration::days(MAX_BACKDATE_DAYS) {
+    if visited_at > now + Duration::minutes(5)
+        || visited_at < now - Duration::days(MAX_BACKDATE_DAYS)
+    {
         return Err(WebError::Invalid("visit.error.time"));
     }
     if let Some(pos) = input.position {
@@ -185,7 +194,9 @@ async fn check_update(
     let resident = state.store.resident(auth.user.district, id).await?;
     let household = resident.household.id();
     if !visit.households.contains(&household)
-        || !auth.principal.allows(Action::EditRegistry, &resident.household)
+        || !auth
+            .principal
+            .allows(Action::EditRegistry, &resident.household)
     {
         return Err(WebError::Invalid("visit.error.update"));
     }
@@ -407,7 +418,12 @@ pub async fn coverage(
             });
         }
     }
-    rows.sort_by(|a, b| a.grid.sort_key.cmp(&b.grid.sort_key).then(a.grid.name.cmp(&b.grid.name)));
+    rows.sort_by(|a, b| {
+        a.grid
+            .sort_key
+            .cmp(&b.grid.sort_key)
+            .then(a.grid.name.cmp(&b.grid.name))
+    });
     Ok(rows)
 }
 
@@ -428,7 +444,10 @@ pub async fn household_choices(
             .iter()
             .map(|n| (n.path.id(), n.name.clone()))
             .collect();
-        for household in nodes.iter().filter(|n| n.path.kind() == NodeKind::Household) {
+        for household in nodes
+            .iter()
+            .filter(|n| n.path.kind() == NodeKind::Household)
+        {
             let label: String = [NodeKind::Compound, NodeKind::Building, NodeKind::Entrance]
                 .iter()
                 .filter_map(|kind| household.path.at(*kind).and_then(|id| names.get(&id)))

@@ -27,7 +27,10 @@ pub fn routes() -> Router<AppState> {
         .route("/visits/{id}/request", post(to_request))
         .route("/floating", get(floating_list))
         .route("/floating/dynamics", get(dynamics))
-        .route("/residents/{id}/movements", post(move_create).get(move_list))
+        .route(
+            "/residents/{id}/movements",
+            post(move_create).get(move_list),
+        )
 }
 
 /// The visit part of the OpenAPI document.
@@ -217,7 +220,9 @@ async fn one(
     auth: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<VisitView>, WebError> {
-    Ok(Json(VisitView::from(&visits::get(&state, &auth, &id).await?)))
+    Ok(Json(VisitView::from(
+        &visits::get(&state, &auth, &id).await?,
+    )))
 }
 
 /// A finding to turn into a request.
@@ -241,9 +246,15 @@ async fn to_request(
     Json(body): Json<VisitRequest>,
 ) -> Result<(StatusCode, Json<VisitView>), WebError> {
     let household = body.household_id.as_deref().map(parse_id).transpose()?;
-    let (visit, _) =
-        visits::to_request(&state, &auth, &id, body.service_code, household, body.description)
-            .await?;
+    let (visit, _) = visits::to_request(
+        &state,
+        &auth,
+        &id,
+        body.service_code,
+        household,
+        body.description,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(VisitView::from(&visit))))
 }
 

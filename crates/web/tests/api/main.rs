@@ -16,3 +16,4 @@ mod registry;
 mod request_pages;
 mod requests;
 mod security;
+mod visits;
