@@ -135,9 +135,7 @@ async fn scopes(
                 Err(StoreError::NotFound) => return Err(WebError::NotFound),
                 Err(other) => return Err(other.into()),
             };
-            let scopes = auth
-                .principal
-                .scopes_under(Action::ViewVisits, &node.path);
+            let scopes = auth.principal.scopes_under(Action::ViewVisits, &node.path);
             if scopes.is_empty() {
                 return Err(WebError::NotFound);
             }
