@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod calendar;
+pub mod care;
 pub mod code;
 pub mod codes;
 pub mod deadline;

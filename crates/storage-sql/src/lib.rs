@@ -11,6 +11,7 @@
 //! beside the reader pool; on PostgreSQL both are the same pool.
 #![deny(missing_docs)]
 
+mod care;
 mod floating;
 mod geo;
 mod ledger;

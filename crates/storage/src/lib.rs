@@ -9,6 +9,7 @@
 //! can be sharded by district later without changing a query.
 #![deny(missing_docs)]
 
+mod care;
 mod floating;
 mod geo;
 mod ledger;
@@ -23,6 +24,7 @@ use mulin_domain::ids::{DistrictId, NodeId, ResidentId, UserId};
 use mulin_domain::policy::{Grant, Role};
 use mulin_domain::tree::NodePath;
 
+pub use care::*;
 pub use floating::*;
 pub use geo::GeoStore;
 pub use ledger::{ImportBatch, LedgerStore};
@@ -57,7 +59,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Storage:
-    FloatingStore
+    CareStore
+    + FloatingStore
     + GeoStore
     + LedgerStore
     + Open311Store

@@ -275,3 +275,116 @@ async fn moves_read_back_in_order_and_collide_on_seq() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn health_records_replace_and_sickbed_visits_move_forward_only() {
+    use mulin_domain::care::Schedule;
+    use mulin_storage::{HealthRecord, SickbedRecord, SickbedVisit};
+
+    let (db, demo) = loaded().await;
+    let store = db.store();
+    let district = demo.dataset.nodes[0].path.id().into();
+    let resident = &demo.dataset.residents[5];
+    let grid_id = resident.household.at(NodeKind::Grid).unwrap();
+    let grid = demo
+        .dataset
+        .nodes
+        .iter()
+        .find(|n| n.path.id() == grid_id)
+        .unwrap()
+        .path;
+    let mut record = HealthRecord {
+        district,
+        resident: resident.id,
+        household: resident.household.id(),
+        grid,
+        conditions: "高血压".into(),
+        care_team: "社区卫生服务站一组".into(),
+        notes: String::new(),
+        updated_at: test_now(),
+        updated_by: UserId::new_v7(),
+    };
+    assert!(matches!(
+        store.health_record(district, resident.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .put_health_record(&record, &audit(district, "health.update"))
+        .await
+        .unwrap();
+    record.conditions = "高血压、糖尿病".into();
+    store
+        .put_health_record(&record, &audit(district, "health.update"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.health_record(district, resident.id).await.unwrap(),
+        record
+    );
+
+    let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+    let sickbed = SickbedRecord {
+        id: uuid::Uuid::now_v7(),
+        district,
+        resident: resident.id,
+        resident_name: resident.name.as_ref().to_owned(),
+        household: resident.household.id(),
+        grid,
+        care_team: "家庭医生团队A".into(),
+        schedule: Schedule::new(7, day(1)).unwrap(),
+        last_visit_on: None,
+        created_at: test_now(),
+    };
+    store
+        .insert_sickbed(&sickbed, &audit(district, "sickbed.create"))
+        .await
+        .unwrap();
+    assert_eq!(store.sickbed(district, sickbed.id).await.unwrap(), sickbed);
+    let visit = |on| SickbedVisit {
+        id: uuid::Uuid::now_v7(),
+        district,
+        sickbed: sickbed.id,
+        on,
+        note: "测血压".into(),
+        recorded_by: UserId::new_v7(),
+        recorded_at: test_now(),
+    };
+    store
+        .insert_sickbed_visit(&visit(day(10)), &audit(district, "sickbed.visit"))
+        .await
+        .unwrap();
+    // A late entry for an earlier day does not move the last visit back.
+    store
+        .insert_sickbed_visit(&visit(day(3)), &audit(district, "sickbed.visit"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .sickbed(district, sickbed.id)
+            .await
+            .unwrap()
+            .last_visit_on,
+        Some(day(10))
+    );
+    assert_eq!(
+        store.sickbeds_under(district, &[grid]).await.unwrap().len(),
+        1
+    );
+    let other_grid = demo
+        .dataset
+        .nodes
+        .iter()
+        .find(|n| n.path.kind() == NodeKind::Grid && n.path != grid)
+        .unwrap()
+        .path;
+    assert!(store
+        .sickbeds_under(district, &[other_grid])
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .sickbeds_under(district, &[])
+        .await
+        .unwrap()
+        .is_empty());
+}

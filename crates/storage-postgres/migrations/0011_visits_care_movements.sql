@@ -60,3 +60,55 @@ CREATE UNIQUE INDEX movements_by_resident ON movements (district_id, resident_id
 CREATE INDEX movements_by_grid ON movements (district_id, grid_id, on_date);
 CREATE INDEX movements_by_community ON movements (district_id, community_id, on_date);
 CREATE INDEX movements_by_street ON movements (district_id, street_id, on_date);
+
+-- Elderly care: one health record per resident aged 65+, family sickbeds (家庭病床) with
+-- their visit interval and the day of the last visit (kept with the schedule so "overdue"
+-- needs no aggregate), and the visits themselves.
+CREATE TABLE health_records (
+    district_id TEXT COLLATE "C" NOT NULL,
+    resident_id TEXT COLLATE "C" NOT NULL,
+    household_id TEXT COLLATE "C" NOT NULL,
+    street_id TEXT COLLATE "C" NOT NULL,
+    community_id TEXT COLLATE "C" NOT NULL,
+    grid_id TEXT COLLATE "C" NOT NULL,
+    conditions TEXT COLLATE "C" NOT NULL,
+    care_team TEXT COLLATE "C" NOT NULL,
+    notes TEXT COLLATE "C" NOT NULL,
+    updated_at BIGINT NOT NULL,
+    updated_by TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (district_id, resident_id),
+    FOREIGN KEY (district_id, resident_id) REFERENCES residents (district_id, id)
+);
+
+CREATE TABLE sickbeds (
+    district_id TEXT COLLATE "C" NOT NULL,
+    id TEXT COLLATE "C" NOT NULL,
+    resident_id TEXT COLLATE "C" NOT NULL,
+    household_id TEXT COLLATE "C" NOT NULL,
+    street_id TEXT COLLATE "C" NOT NULL,
+    community_id TEXT COLLATE "C" NOT NULL,
+    grid_id TEXT COLLATE "C" NOT NULL,
+    care_team TEXT COLLATE "C" NOT NULL,
+    every_days BIGINT NOT NULL,
+    starts_on TEXT COLLATE "C" NOT NULL,
+    last_visit_on TEXT COLLATE "C",
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (district_id, id),
+    FOREIGN KEY (district_id, resident_id) REFERENCES residents (district_id, id)
+);
+CREATE INDEX sickbeds_by_grid ON sickbeds (district_id, grid_id);
+CREATE INDEX sickbeds_by_community ON sickbeds (district_id, community_id);
+CREATE INDEX sickbeds_by_street ON sickbeds (district_id, street_id);
+
+CREATE TABLE sickbed_visits (
+    district_id TEXT COLLATE "C" NOT NULL,
+    id TEXT COLLATE "C" NOT NULL,
+    sickbed_id TEXT COLLATE "C" NOT NULL,
+    visited_on TEXT COLLATE "C" NOT NULL,
+    note TEXT COLLATE "C" NOT NULL,
+    recorded_by TEXT COLLATE "C" NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    PRIMARY KEY (district_id, id),
+    FOREIGN KEY (district_id, sickbed_id) REFERENCES sickbeds (district_id, id)
+);
+CREATE INDEX sickbed_visits_by_sickbed ON sickbed_visits (district_id, sickbed_id, visited_on);
