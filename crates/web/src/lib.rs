@@ -10,6 +10,7 @@ mod access;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod care;
 pub mod clock;
 pub mod error;
 pub mod floating;

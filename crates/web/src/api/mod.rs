@@ -21,6 +21,7 @@ use crate::error::{ErrorBody, WebError};
 use crate::views::{CountsView, NodeView, ResidentView};
 use crate::AppState;
 
+mod care;
 pub mod geo;
 mod requests;
 mod visits;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(geo::routes())
         .merge(ledger::routes())
         .merge(visits::routes())
+        .merge(care::routes())
 }
 
 /// The OpenAPI document.
@@ -405,6 +407,7 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(geo::GeoApi::openapi());
     doc.merge(ledger::LedgerApi::openapi());
     doc.merge(visits::VisitsApi::openapi());
+    doc.merge(care::CareApi::openapi());
     Json(doc)
 }
 

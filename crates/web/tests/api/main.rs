@@ -8,6 +8,7 @@
 mod helpers;
 
 mod authz;
+mod care;
 mod geo;
 mod ledger;
 mod open311;
