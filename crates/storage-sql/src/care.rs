@@ -4,16 +4,18 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use mulin_domain::care::Schedule;
 use mulin_domain::ids::{DistrictId, NodeId, ResidentId, UserId};
+use mulin_domain::person::{born_on_or_before, SpecialGroup, ELDERLY_AGE};
 use mulin_domain::tree::NodePath;
 use mulin_storage::{
-    AuditEntry, CareStore, HealthRecord, SickbedRecord, SickbedVisit, StoreResult,
+    AuditEntry, CareStore, HealthRecord, Page, ResidentRecord, SickbedRecord, SickbedVisit,
+    StoreResult,
 };
 use sqlx::any::AnyRow;
 use tracing::instrument;
 
-use crate::rows::{corrupt, instant, millis, uuid_text};
+use crate::rows::{corrupt, instant, millis, resident_from_row, resident_level_column, uuid_text};
 use crate::sql::{get, Arg, Sql};
-use crate::store::{audit_insert, execute_in, id_text};
+use crate::store::{audit_insert, execute_in, id_text, push_page, resident_select};
 use crate::visits::{grid_path_from_row, push_grid_scopes};
 use crate::{map_err, SqlStore};
 
@@ -223,5 +225,56 @@ impl CareStore for SqlStore {
         execute_in(&mut tx, &update).await?;
         execute_in(&mut tx, &audit_insert(audit)).await?;
         tx.commit().await.map_err(map_err)
+    }
+
+    #[instrument(skip_all, fields(group = group.as_str()))]
+    async fn special_group_members(
+        &self,
+        district: DistrictId,
+        scopes: &[NodePath],
+        group: SpecialGroup,
+        today: NaiveDate,
+        page: u32,
+        per_page: u32,
+    ) -> StoreResult<Page<ResidentRecord>> {
+        let per_page = per_page.clamp(1, 200);
+        let page = page.max(1);
+        if scopes.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                page,
+                per_page,
+                has_more: false,
+            });
+        }
+        let mut sql = resident_select();
+        sql.push(" WHERE r.district_id = ")
+            .bind(district.to_string())
+            .push(" AND (");
+        for (idx, scope) in scopes.iter().enumerate() {
+            if idx > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("r.")
+                .push(resident_level_column(scope.kind()))
+                .push(" = ")
+                .bind(scope.id().to_string());
+        }
+        sql.push(")");
+        match group {
+            SpecialGroup::Elderly => {
+                sql.push(" AND r.birth_date <= ")
+                    .bind(date_text(born_on_or_before(ELDERLY_AGE, today)));
+            }
+            tag => {
+                sql.push(" AND (r.group_bits & ")
+                    .bind(tag.bit())
+                    .push(") <> 0");
+            }
+        }
+        sql.push(" ORDER BY r.name, r.id");
+        push_page(&mut sql, page, per_page);
+        self.fetch_page(&sql, page, per_page, resident_from_row)
+            .await
     }
 }

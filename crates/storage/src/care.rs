@@ -5,9 +5,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use mulin_domain::care::Schedule;
 use mulin_domain::ids::{DistrictId, NodeId, ResidentId, UserId};
+use mulin_domain::person::SpecialGroup;
 use mulin_domain::tree::NodePath;
 
-use crate::{AuditEntry, StoreResult};
+use crate::{AuditEntry, Page, ResidentRecord, StoreResult};
 
 /// A resident's health record (kept for residents aged 65+).
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -111,4 +112,17 @@ pub trait CareStore {
         visit: &SickbedVisit,
         audit: &AuditEntry,
     ) -> StoreResult<()>;
+
+    /// Residents inside any of `scopes` in a special group, by name, a page at a time:
+    /// `Elderly` is derived (65 or over on `today`), the others are tags. An empty `scopes`
+    /// finds nothing.
+    async fn special_group_members(
+        &self,
+        district: DistrictId,
+        scopes: &[NodePath],
+        group: SpecialGroup,
+        today: NaiveDate,
+        page: u32,
+        per_page: u32,
+    ) -> StoreResult<Page<ResidentRecord>>;
 }

@@ -387,4 +387,38 @@ async fn health_records_replace_and_sickbed_visits_move_forward_only() {
         .await
         .unwrap()
         .is_empty());
+
+    // Special groups: 65+ derived from the birth date, the others by tag, within scope.
+    let today = mulin_storage_tests::test_today();
+    let in_grid: Vec<_> = demo
+        .dataset
+        .residents
+        .iter()
+        .filter(|r| r.household.is_within(NodeKind::Grid, grid.id()))
+        .collect();
+    for group in [
+        SpecialGroup::Elderly,
+        SpecialGroup::Dibao,
+        SpecialGroup::LivingAlone,
+    ] {
+        let expected = in_grid
+            .iter()
+            .filter(|r| r.groups.with_derived(r.birth_date, today).contains(&group))
+            .count();
+        let found = store
+            .special_group_members(district, &[grid], group, today, 1, 200)
+            .await
+            .unwrap();
+        assert_eq!(found.items.len(), expected, "{group}");
+        assert!(found
+            .items
+            .windows(2)
+            .all(|w| w[0].name.as_ref() <= w[1].name.as_ref()));
+    }
+    assert!(store
+        .special_group_members(district, &[], SpecialGroup::Elderly, today, 1, 200)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 }
