@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use mulin_domain::care::{self, Schedule, MAX_CARE_TEXT};
 use mulin_domain::ids::{NodeId, ResidentId};
+use mulin_domain::person::SpecialGroup;
 use mulin_domain::policy::Action;
 use mulin_domain::tree::{NodeKind, NodePath};
 use mulin_storage::{
-    AuditEntry, HealthRecord, ResidentRecord, SickbedRecord, SickbedVisit, StoreError,
+    AuditEntry, HealthRecord, Page, ResidentRecord, SickbedRecord, SickbedVisit, StoreError,
 };
 
 use crate::auth::AuthUser;
@@ -213,11 +214,33 @@ pub async fn sickbeds(
     auth: &AuthUser,
     under: Option<NodeId>,
 ) -> Result<Vec<(SickbedRecord, i64)>, WebError> {
+    let district = auth.user.district;
+    let scopes = scopes(state, auth, under).await?;
+    let today = state.clock.today();
+    Ok(state
+        .store
+        .sickbeds_under(district, &scopes)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let late = s.schedule.days_overdue(s.last_visit_on, today);
+            (s, late)
+        })
+        .collect())
+}
+
+/// The subtrees the care lists may cover under `under`: field work's registers, like
+/// visits (a resident sees their own record only).
+async fn scopes(
+    state: &AppState,
+    auth: &AuthUser,
+    under: Option<NodeId>,
+) -> Result<Vec<NodePath>, WebError> {
     if !auth.principal.allows_anywhere(Action::ViewVisits) {
         return Err(WebError::Forbidden);
     }
     let district = auth.user.district;
-    let scopes = match under {
+    Ok(match under {
         Some(id) => {
             let node = match state.store.node(district, id).await {
                 Ok(node) => node,
@@ -231,18 +254,31 @@ pub async fn sickbeds(
             scopes
         }
         None => auth.principal.roots(Action::ViewVisits),
-    };
-    let today = state.clock.today();
+    })
+}
+
+/// Members of a special group under `under`, a page at a time (masked on output).
+pub async fn group_members(
+    state: &AppState,
+    auth: &AuthUser,
+    under: Option<NodeId>,
+    group: &str,
+    page: u32,
+) -> Result<Page<ResidentRecord>, WebError> {
+    let group =
+        SpecialGroup::parse(group.trim()).map_err(|_| WebError::Invalid("care.error.group"))?;
+    let scopes = scopes(state, auth, under).await?;
     Ok(state
         .store
-        .sickbeds_under(district, &scopes)
-        .await?
-        .into_iter()
-        .map(|s| {
-            let late = s.schedule.days_overdue(s.last_visit_on, today);
-            (s, late)
-        })
-        .collect())
+        .special_group_members(
+            auth.user.district,
+            &scopes,
+            group,
+            state.clock.today(),
+            page,
+            100,
+        )
+        .await?)
 }
 
 /// Per grid: sickbeds and how many are overdue.

@@ -14,6 +14,7 @@ use super::parse_id;
 use crate::auth::AuthUser;
 use crate::care;
 use crate::error::{ErrorBody, WebError};
+use crate::views::{Disclosure, ResidentView};
 use crate::AppState;
 
 /// The care routes (mounted at `/api/v1`).
@@ -23,13 +24,14 @@ pub fn routes() -> Router<AppState> {
         .route("/sickbeds", post(sickbed_create).get(sickbed_list))
         .route("/sickbeds/overdue", get(overdue))
         .route("/sickbeds/{id}/visits", post(sickbed_visit))
+        .route("/special-groups/{group}", get(group_members))
 }
 
 /// The care part of the OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(health_get, health_put, sickbed_create, sickbed_list, overdue, sickbed_visit),
-    components(schemas(HealthBody, HealthView, SickbedBody, SickbedView, SickbedVisitBody, OverdueView)),
+    paths(health_get, health_put, sickbed_create, sickbed_list, overdue, sickbed_visit, group_members),
+    components(schemas(GroupPage, HealthBody, HealthView, SickbedBody, SickbedView, SickbedVisitBody, OverdueView)),
     tags((name = "care", description = "Elderly care: health records (65+) and family sickbed visits (家庭病床)"))
 )]
 pub struct CareApi;
@@ -275,4 +277,45 @@ async fn sickbed_visit(
         .schedule
         .days_overdue(sickbed.last_visit_on, state.clock.today());
     Ok((StatusCode::CREATED, Json(sickbed_view(&sickbed, late))))
+}
+
+/// Special-group list query.
+#[derive(Deserialize, IntoParams)]
+pub struct GroupParams {
+    /// Only below this node (default: the caller's scopes).
+    pub under: Option<String>,
+    /// 1-based page (default 1; 100 a page).
+    pub page: Option<u32>,
+}
+
+/// A page of a special group's members.
+#[derive(Serialize, ToSchema)]
+pub struct GroupPage {
+    /// By name; ID numbers and phones masked.
+    pub items: Vec<ResidentView>,
+    /// Whether another page follows.
+    pub has_more: bool,
+}
+
+/// Members of a special group (`elderly` is 65+ derived from the birth date; `empty_nest`,
+/// `living_alone`, `dibao`, `shidu`, `disabled`, `left_behind_child` are tags).
+#[utoipa::path(get, path = "/api/v1/special-groups/{group}", tag = "care", params(("group" = String, Path, description = "Group code"), GroupParams), security(("bearer" = [])),
+    responses((status = 200, body = GroupPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn group_members(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(group): Path<String>,
+    Query(params): Query<GroupParams>,
+) -> Result<Json<GroupPage>, WebError> {
+    let under = params.under.as_deref().map(parse_id).transpose()?;
+    let page = care::group_members(&state, &auth, under, &group, params.page.unwrap_or(1)).await?;
+    let today = state.clock.today();
+    Ok(Json(GroupPage {
+        items: page
+            .items
+            .iter()
+            .map(|r| ResidentView::new(r, today, Disclosure::Masked))
+            .collect(),
+        has_more: page.has_more,
+    }))
 }

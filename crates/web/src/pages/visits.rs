@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/visits/{id}", get(view_visit_get))
         .route("/visits/{id}/request", post(view_visit_request_post))
         .route("/floating", get(view_floating_get))
+        .route("/care", get(view_care_get))
 }
 
 /// China time (UTC+8), in which the form's time is entered and every time is shown.
@@ -395,6 +396,98 @@ async fn view_floating_get(
         current: rows(current),
         past: rows(past),
         months,
+    })
+    .map_err(with_lang(lang))
+}
+
+/// A member of the chosen group, as listed.
+struct MemberRow {
+    id: String,
+    name: String,
+    age: String,
+    groups: String,
+}
+
+/// A sickbed, as listed.
+struct SickbedRow {
+    name: String,
+    resident_id: String,
+    team: String,
+    next_due: String,
+    days_overdue: i64,
+}
+
+#[derive(Template)]
+#[template(path = "care.html")]
+struct CarePage {
+    l: Layout,
+    groups: Vec<(&'static str, String)>,
+    group: String,
+    members: Vec<MemberRow>,
+    sickbeds: Vec<SickbedRow>,
+    overdue: usize,
+}
+
+#[derive(serde::Deserialize)]
+struct CareQuery {
+    group: Option<String>,
+}
+
+async fn view_care_get(
+    State(state): State<AppState>,
+    user: PageUser,
+    uri: Uri,
+    axum::extract::Query(query): axum::extract::Query<CareQuery>,
+) -> Result<Html<String>, PageError> {
+    let lang = user.lang;
+    let group = query.group.unwrap_or_else(|| "elderly".into());
+    let found = crate::care::group_members(&state, &user.auth, None, &group, 1)
+        .await
+        .map_err(with_lang(lang))?;
+    let beds = crate::care::sickbeds(&state, &user.auth, None)
+        .await
+        .map_err(with_lang(lang))?;
+    let l = Layout::for_user(&state, &user, &uri);
+    let today = state.clock.today();
+    let members = found
+        .items
+        .iter()
+        .map(|r| MemberRow {
+            id: r.id.to_string(),
+            name: r.name.as_ref().to_owned(),
+            age: r
+                .birth_date
+                .map(|b| mulin_domain::person::age_on(b, today).to_string())
+                .unwrap_or_default(),
+            groups: r
+                .groups
+                .with_derived(r.birth_date, today)
+                .iter()
+                .map(|g| l.t.code("group", g.as_str()))
+                .collect::<Vec<_>>()
+                .join("、"),
+        })
+        .collect();
+    let sickbeds: Vec<SickbedRow> = beds
+        .iter()
+        .map(|(s, late)| SickbedRow {
+            name: s.resident_name.clone(),
+            resident_id: s.resident.to_string(),
+            team: s.care_team.clone(),
+            next_due: s.schedule.next_due(s.last_visit_on).to_string(),
+            days_overdue: *late,
+        })
+        .collect();
+    page(&CarePage {
+        groups: mulin_domain::person::SpecialGroup::ALL
+            .iter()
+            .map(|g| (g.as_str(), l.t.code("group", g.as_str())))
+            .collect(),
+        group,
+        members,
+        overdue: sickbeds.iter().filter(|s| s.days_overdue > 0).count(),
+        sickbeds,
+        l,
     })
     .map_err(with_lang(lang))
 }

@@ -210,3 +210,54 @@ async fn sickbed_visits_fall_overdue_as_the_clock_moves() {
     let (_, seen) = app.get(Some(&street), "/api/v1/sickbeds").await;
     assert_eq!(seen.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn special_groups_list_by_group_and_the_care_page_flags_overdue_sickbeds() {
+    let app = spawn_app().await;
+    let token = app.token("wangge01").await;
+    let today = app.clock.today();
+    let grid = app.grid(0).path.id();
+    let elderly_in_grid = app
+        .residents_in(NodeKind::Grid, grid)
+        .iter()
+        .filter(|r| is_elderly(r.birth_date, today))
+        .count();
+    let (status, page) = app
+        .get(Some(&token), "/api/v1/special-groups/elderly")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), elderly_in_grid);
+    assert!(page["items"][0]["id_number"]
+        .as_str()
+        .is_none_or(|n| n.contains('*')));
+    let (status, _) = app.get(Some(&token), "/api/v1/special-groups/rich").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .get(
+            Some(&app.token("jumin").await),
+            "/api/v1/special-groups/elderly",
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (old, _) = residents(&app);
+    let (status, _) = app
+        .post(
+            &token,
+            "/api/v1/sickbeds",
+            json!({"resident_id": old, "care_team": "家庭医生一组", "every_days": 7,
+                     "starts_on": (today - Duration::days(3)).to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let client = app.web_login("wangge01").await;
+    let html = app.html(&client, "/care?group=elderly").await;
+    assert!(html.contains("data-testid=\"group-members\""));
+    assert!(
+        html.contains("data-testid=\"overdue\""),
+        "the sickbed is flagged"
+    );
+    let resident = app.web_login("jumin").await;
+    let res = resident.get(app.url("/care")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
