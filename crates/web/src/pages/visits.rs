@@ -421,8 +421,8 @@ struct SickbedRow {
 #[template(path = "care.html")]
 struct CarePage {
     l: Layout,
-    groups: Vec<(&'static str, String)>,
-    group: String,
+    /// Code, label, whether chosen.
+    groups: Vec<(&'static str, String, bool)>,
     members: Vec<MemberRow>,
     sickbeds: Vec<SickbedRow>,
     overdue: usize,
@@ -481,9 +481,14 @@ async fn view_care_get(
     page(&CarePage {
         groups: mulin_domain::person::SpecialGroup::ALL
             .iter()
-            .map(|g| (g.as_str(), l.t.code("group", g.as_str())))
+            .map(|g| {
+                (
+                    g.as_str(),
+                    l.t.code("group", g.as_str()),
+                    g.as_str() == group,
+                )
+            })
             .collect(),
-        group,
         members,
         overdue: sickbeds.iter().filter(|s| s.days_overdue > 0).count(),
         sickbeds,
