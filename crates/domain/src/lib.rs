@@ -9,15 +9,18 @@
 #![deny(missing_docs)]
 
 pub mod calendar;
+pub mod care;
 pub mod code;
 pub mod codes;
 pub mod deadline;
 pub mod ids;
+pub mod movement;
 pub mod org;
 pub mod person;
 pub mod policy;
 pub mod request;
 pub mod tree;
+pub mod visit;
 
 pub use ids::{DistrictId, NodeId, ResidentId, UserId};
 pub use tree::{NodeKind, NodePath};

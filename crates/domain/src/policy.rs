@@ -63,6 +63,11 @@ pub enum Action {
     ImportRegistry,
     /// Edit the district's work calendar (holidays and 调休 make-up days).
     EditCalendar,
+    /// Log home visits and patrols in a grid (and the record updates they bring back).
+    LogVisits,
+    /// See visits, their coverage, the share of working time spent visiting, and the
+    /// floating-population registers.
+    ViewVisits,
 }
 
 impl Role {
@@ -94,6 +99,8 @@ impl Role {
             EditGrids => matches!(self, Admin | StreetAdmin | CommunityStaff),
             ImportRegistry => matches!(self, Admin | CommunityStaff | GridWorker),
             EditCalendar => matches!(self, Admin),
+            LogVisits => matches!(self, CommunityStaff | GridWorker),
+            ViewVisits => matches!(self, Admin | StreetAdmin | CommunityStaff | GridWorker),
         }
     }
 

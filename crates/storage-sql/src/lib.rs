@@ -11,6 +11,8 @@
 //! beside the reader pool; on PostgreSQL both are the same pool.
 #![deny(missing_docs)]
 
+mod care;
+mod floating;
 mod geo;
 mod ledger;
 mod open311;
@@ -20,6 +22,7 @@ mod rows;
 mod schedule;
 mod sql;
 mod store;
+mod visits;
 
 use std::sync::Once;
 

@@ -9,6 +9,8 @@
 //! can be sharded by district later without changing a query.
 #![deny(missing_docs)]
 
+mod care;
+mod floating;
 mod geo;
 mod ledger;
 mod open311;
@@ -16,6 +18,7 @@ mod outbox;
 mod records;
 mod requests;
 mod schedule;
+mod visits;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -23,6 +26,8 @@ use mulin_domain::ids::{DistrictId, NodeId, ResidentId, UserId};
 use mulin_domain::policy::{Grant, Role};
 use mulin_domain::tree::NodePath;
 
+pub use care::*;
+pub use floating::*;
 pub use geo::GeoStore;
 pub use ledger::{ImportBatch, LedgerStore};
 pub use open311::*;
@@ -30,6 +35,7 @@ pub use outbox::*;
 pub use records::*;
 pub use requests::*;
 pub use schedule::{CalendarYearRecord, ScheduleStore};
+pub use visits::*;
 
 /// What can go wrong in storage, as far as a caller can act on it.
 #[derive(Debug, thiserror::Error)]
@@ -57,12 +63,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Storage:
-    GeoStore
+    CareStore
+    + FloatingStore
+    + GeoStore
     + LedgerStore
     + Open311Store
     + OutboxStore
     + RequestStore
     + ScheduleStore
+    + VisitStore
     + Send
     + Sync
     + 'static

@@ -16,6 +16,11 @@ const PNG: &str = "image/png";
 const ASSETS: &[(&str, &str, &[u8])] = &[
     ("/assets/app.css", CSS, include_bytes!("../assets/app.css")),
     (
+        "/assets/visits.js",
+        JS,
+        include_bytes!("../assets/visits.js"),
+    ),
+    (
         "/assets/swagger-init.js",
         JS,
         include_bytes!("../assets/swagger-init.js"),

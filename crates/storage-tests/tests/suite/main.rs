@@ -25,6 +25,7 @@ mod open311;
 mod outbox;
 mod requests;
 mod schedule;
+mod visits;
 
 async fn loaded() -> (TestDb, mulin_demo::Demo) {
     let db = TestDb::new().await.unwrap();

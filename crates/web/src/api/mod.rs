@@ -21,10 +21,12 @@ use crate::error::{ErrorBody, WebError};
 use crate::views::{CountsView, NodeView, ResidentView};
 use crate::AppState;
 
+mod care;
 mod dashboard;
 pub mod geo;
 mod requests;
 mod schedule;
+mod visits;
 
 /// The API's routes (mounted at `/api/v1`).
 pub fn routes() -> Router<AppState> {
@@ -43,6 +45,8 @@ pub fn routes() -> Router<AppState> {
         .merge(ledger::routes())
         .merge(schedule::routes())
         .merge(dashboard::routes())
+        .merge(visits::routes())
+        .merge(care::routes())
 }
 
 /// The OpenAPI document.
@@ -409,6 +413,8 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(schedule::ScheduleApi::openapi());
     doc.merge(crate::notify::NotifyApi::openapi());
     doc.merge(dashboard::DashboardApi::openapi());
+    doc.merge(visits::VisitsApi::openapi());
+    doc.merge(care::CareApi::openapi());
     Json(doc)
 }
 

@@ -26,6 +26,7 @@ use crate::AppState;
 mod dashboard;
 mod requests;
 mod schedule;
+mod visits;
 
 /// The page routes.
 pub fn routes() -> Router<AppState> {
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(view_audit_get))
         .merge(requests::routes())
         .merge(schedule::routes())
+        .merge(visits::routes())
 }
 
 /// What every page's frame needs.
@@ -56,6 +58,7 @@ pub struct Layout {
     can_audit: bool,
     /// Whether to show the work calendar (staff).
     can_calendar: bool,
+    can_visit: bool,
     /// The current path, for the language switch to return to.
     path: String,
 }
@@ -72,6 +75,7 @@ impl Layout {
             can_search: false,
             can_audit: false,
             can_calendar: false,
+            can_visit: false,
             path: encode_path(path),
         }
     }
@@ -85,6 +89,7 @@ impl Layout {
             can_search: principal.allows_anywhere(Action::ViewResidents),
             can_audit: principal.allows_anywhere(Action::ViewAudit),
             can_calendar: principal.allows_anywhere(Action::ViewRequests),
+            can_visit: principal.allows_anywhere(Action::ViewVisits),
             ..Layout::anonymous(user.lang, state.is_demo, uri.path())
         }
     }

@@ -8,6 +8,7 @@
 mod helpers;
 
 mod authz;
+mod care;
 mod geo;
 mod ledger;
 mod major_admission_calendar;
@@ -18,3 +19,4 @@ mod registry;
 mod request_pages;
 mod requests;
 mod security;
+mod visits;
