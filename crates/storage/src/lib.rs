@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod geo;
+mod id_keys;
 mod ledger;
 mod open311;
 mod records;
@@ -22,6 +23,7 @@ use mulin_domain::policy::{Grant, Role};
 use mulin_domain::tree::NodePath;
 
 pub use geo::GeoStore;
+pub use id_keys::IdKeyStore;
 pub use ledger::{ImportBatch, LedgerStore};
 pub use open311::*;
 pub use records::*;
@@ -53,7 +55,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Storage:
-    GeoStore + LedgerStore + Open311Store + RequestStore + Send + Sync + 'static
+    GeoStore + IdKeyStore + LedgerStore + Open311Store + RequestStore + Send + Sync + 'static
 {
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;
