@@ -11,6 +11,7 @@
 //! beside the reader pool; on PostgreSQL both are the same pool.
 #![deny(missing_docs)]
 
+mod audit;
 mod geo;
 mod id_crypt;
 mod id_keys;

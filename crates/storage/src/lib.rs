@@ -9,6 +9,7 @@
 //! can be sharded by district later without changing a query.
 #![deny(missing_docs)]
 
+mod audit;
 mod geo;
 mod id_keys;
 mod ledger;
@@ -22,6 +23,7 @@ use mulin_domain::ids::{DistrictId, NodeId, ResidentId, UserId};
 use mulin_domain::policy::{Grant, Role};
 use mulin_domain::tree::NodePath;
 
+pub use audit::{AuditQuery, AuditStore, PERSONAL_DATA_READ_SUFFIX};
 pub use geo::GeoStore;
 pub use id_keys::IdKeyStore;
 pub use ledger::{ImportBatch, LedgerStore};
@@ -55,7 +57,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Storage:
-    GeoStore + IdKeyStore + LedgerStore + Open311Store + RequestStore + Send + Sync + 'static
+    AuditStore
+    + GeoStore
+    + IdKeyStore
+    + LedgerStore
+    + Open311Store
+    + RequestStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;

@@ -13,6 +13,7 @@ use mulin_storage::{ResidentQuery, SessionKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+pub mod audit;
 pub mod ledger;
 
 use crate::access;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(requests::routes())
         .merge(geo::routes())
         .merge(ledger::routes())
+        .merge(audit::routes())
 }
 
 /// The OpenAPI document.
@@ -402,6 +404,7 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(requests::RequestsApi::openapi());
     doc.merge(geo::GeoApi::openapi());
     doc.merge(ledger::LedgerApi::openapi());
+    doc.merge(audit::AuditApi::openapi());
     Json(doc)
 }
 

@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod audit_viewer;
 mod authz;
 mod geo;
 mod ledger;
