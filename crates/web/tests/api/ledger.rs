@@ -263,6 +263,8 @@ async fn a_file_with_errors_imports_nothing_and_lists_every_error() {
             &elsewhere.name,
             "",
         ),
+        // A field error does not hide the row's address error: both are listed.
+        row("孙双", "140212195603142", &unknown_compound, "102", ""),
     ];
     let (status, body) = app
         .import(
@@ -274,7 +276,7 @@ async fn a_file_with_errors_imports_nothing_and_lists_every_error() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["ok"], false);
-    assert_eq!(body["rows"], 4);
+    assert_eq!(body["rows"], 5);
     let errors: Vec<(u64, String)> = body["errors"]
         .as_array()
         .unwrap()
@@ -288,6 +290,8 @@ async fn a_file_with_errors_imports_nothing_and_lists_every_error() {
         .collect();
     assert!(errors.contains(&(4, "身份证号码".into())), "{body}");
     assert!(errors.contains(&(5, "小区名称".into())), "{body}");
+    assert!(errors.contains(&(7, "身份证号码".into())), "{body}");
+    assert!(errors.contains(&(7, "小区名称".into())), "{body}");
     // A row in grid 1, seen from grid 0's worker: outside the scope.
     let outside = body["errors"]
         .as_array()
