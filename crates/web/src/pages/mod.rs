@@ -24,6 +24,7 @@ use crate::views::{CountsView, Disclosure, ResidentView};
 use crate::AppState;
 
 mod audit;
+mod imports;
 mod requests;
 
 /// The page routes.
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/residents/{id}/reveal", post(view_reveal_post))
         .route("/search", get(view_search_get))
         .merge(audit::routes())
+        .merge(imports::routes())
         .merge(requests::routes())
 }
 
@@ -52,6 +54,7 @@ pub struct Layout {
     display_name: String,
     can_search: bool,
     can_audit: bool,
+    can_import: bool,
     /// The current path, for the language switch to return to.
     path: String,
 }
@@ -67,6 +70,7 @@ impl Layout {
             display_name: String::new(),
             can_search: false,
             can_audit: false,
+            can_import: false,
             path: encode_path(path),
         }
     }
@@ -79,6 +83,7 @@ impl Layout {
             display_name: user.auth.user.display_name.clone(),
             can_search: principal.allows_anywhere(Action::ViewResidents),
             can_audit: principal.allows_anywhere(Action::ViewAudit),
+            can_import: principal.allows_anywhere(Action::ImportRegistry),
             ..Layout::anonymous(user.lang, state.is_demo, uri.path())
         }
     }

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::helpers::{spawn_app, TestApp};
 
-fn id_number(first17: &str) -> String {
+pub(crate) fn id_number(first17: &str) -> String {
     format!("{first17}{}", id_check_char(first17).unwrap())
 }
 
@@ -32,7 +32,7 @@ const HEADER: [&str; 11] = [
 ];
 
 /// A ledger as an office would send it: a merged title row, then the header, then `rows`.
-fn ledger(rows: &[Vec<String>]) -> Vec<u8> {
+pub(crate) fn ledger(rows: &[Vec<String>]) -> Vec<u8> {
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     sheet
@@ -54,7 +54,7 @@ fn ledger(rows: &[Vec<String>]) -> Vec<u8> {
 }
 
 /// The names of a household's compound, building, entrance and itself.
-fn address_of(app: &TestApp, household: &NodeRecord) -> [String; 4] {
+pub(crate) fn address_of(app: &TestApp, household: &NodeRecord) -> [String; 4] {
     let names: HashMap<NodeId, &str> = app
         .demo
         .dataset
@@ -71,7 +71,13 @@ fn address_of(app: &TestApp, household: &NodeRecord) -> [String; 4] {
     ]
 }
 
-fn row(name: &str, number: &str, address: &[String; 4], house: &str, phone: &str) -> Vec<String> {
+pub(crate) fn row(
+    name: &str,
+    number: &str,
+    address: &[String; 4],
+    house: &str,
+    phone: &str,
+) -> Vec<String> {
     vec![
         "1".into(),
         name.into(),
@@ -122,7 +128,7 @@ impl TestApp {
         (res.status(), res.bytes().await.unwrap().to_vec())
     }
 
-    async fn find_by_number(&self, number: &str) -> Vec<mulin_storage::ResidentRecord> {
+    pub(crate) async fn find_by_number(&self, number: &str) -> Vec<mulin_storage::ResidentRecord> {
         let district = self.demo.dataset.nodes[0].path;
         self.store
             .search_residents(

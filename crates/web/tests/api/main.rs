@@ -10,6 +10,7 @@ mod helpers;
 mod audit_viewer;
 mod authz;
 mod geo;
+mod imports_page;
 mod ledger;
 mod open311;
 mod pages;
