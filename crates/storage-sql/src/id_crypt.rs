@@ -271,7 +271,7 @@ mod tests {
             Err(IdKeyError::NoSealingKey)
         ));
         assert!(matches!(
-            IdKeys::new(&[lookup.clone()], &lookup),
+            IdKeys::new(std::slice::from_ref(&lookup), &lookup),
             Err(IdKeyError::SharedKey)
         ));
         assert!(IdKey::from_hex("abc").is_err());
