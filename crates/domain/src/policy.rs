@@ -44,7 +44,7 @@ pub enum Action {
     EditRegistry,
     /// Create accounts and grant roles at nodes.
     ManageAccounts,
-    /// Read the audit log.
+    /// Read the audit log (a street administrator: what their street's accounts did).
     ViewAudit,
     /// See the requests raised at places in scope.
     ViewRequests,
@@ -85,7 +85,8 @@ impl Role {
             RevealPersonalData => matches!(self, CommunityStaff | GridWorker),
             EditRegistry => matches!(self, Admin | CommunityStaff | GridWorker),
             ManageAccounts => matches!(self, Admin | StreetAdmin),
-            ViewAudit => matches!(self, Admin),
+            // A street administrator reads what the accounts of their street did.
+            ViewAudit => matches!(self, Admin | StreetAdmin),
             ViewRequests | ViewRequestStats => {
                 matches!(self, Admin | StreetAdmin | CommunityStaff | GridWorker)
             }

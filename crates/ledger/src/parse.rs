@@ -71,6 +71,9 @@ pub struct Parsed {
     pub rows: Vec<LedgerRow>,
     /// Every problem found, in row order.
     pub problems: Vec<Problem>,
+    /// The addresses of rows that failed their field checks, by Excel row, so the plan
+    /// reports their address problems too and one dry run lists everything to fix.
+    pub unchecked_addresses: Vec<(u32, Address)>,
     /// Data rows read (good or not; blank rows are not counted).
     pub n_rows: usize,
     /// Each known column's header as the file writes it.
@@ -136,6 +139,9 @@ pub fn parse_rows(rows: &[&[Data]], row0: u32) -> Result<Parsed, LedgerError> {
                     parsed.rows.push(ledger_row);
                 }
             }
+        }
+        if !reader.problems.is_empty() {
+            parsed.unchecked_addresses.push((row, reader.address()));
         }
         parsed.problems.append(&mut reader.problems);
     }
@@ -305,12 +311,7 @@ impl RowReader<'_> {
             }),
         };
         let groups = self.groups();
-        let address = Address {
-            compound: self.text(Field::Compound).map(|t| fold(&t)),
-            building: self.text(Field::Building).map(|t| fold(&t)),
-            entrance: self.text(Field::Entrance).map(|t| fold(&t)),
-            house: self.text(Field::House).map(|t| fold(&t)),
-        };
+        let address = self.address();
         if address.house.is_none() {
             self.problem(Field::House, "房号不能为空".to_owned());
         }
@@ -328,6 +329,15 @@ impl RowReader<'_> {
             status: status?,
             groups: groups?,
         })
+    }
+
+    fn address(&self) -> Address {
+        Address {
+            compound: self.text(Field::Compound).map(|t| fold(&t)),
+            building: self.text(Field::Building).map(|t| fold(&t)),
+            entrance: self.text(Field::Entrance).map(|t| fold(&t)),
+            house: self.text(Field::House).map(|t| fold(&t)),
+        }
     }
 
     fn id_number(&mut self) -> Option<IdNumber> {

@@ -13,7 +13,7 @@ use mulin_domain::ids::{DistrictId, NodeId, ResidentId};
 use mulin_domain::tree::{NodeKind, NodePath};
 use mulin_storage::{NodeRecord, ResidentRecord, Storage, StoreResult};
 
-use crate::parse::{LedgerRow, Parsed};
+use crate::parse::{Address, LedgerRow, Parsed};
 use crate::vocab::{address_key, address_name, Field};
 use crate::Problem;
 
@@ -160,15 +160,43 @@ pub async fn plan_import(
             .await?,
     );
     let mut resolved: Vec<(LedgerRow, NodePath)> = Vec::with_capacity(parsed.rows.len());
+    for (row, address) in &parsed.unchecked_addresses {
+        let mut problems = Vec::new();
+        resolve(
+            &mut places,
+            under,
+            *row,
+            address,
+            allowed,
+            &headers,
+            &mut problems,
+        );
+        // The parse already named what is missing ("房号不能为空"); add only what is new.
+        problems.retain(|new| {
+            !plan
+                .problems
+                .iter()
+                .any(|old| old.row == new.row && old.column == new.column)
+        });
+        plan.problems.append(&mut problems);
+    }
     for row in parsed.rows {
         let mut problems = Vec::new();
-        match resolve(&mut places, under, &row, allowed, &headers, &mut problems) {
+        match resolve(
+            &mut places,
+            under,
+            row.row,
+            &row.address,
+            allowed,
+            &headers,
+            &mut problems,
+        ) {
             Some(household) => resolved.push((row, household)),
             // Never silently drop a row: an import with a missing row is not all-or-nothing.
             None if problems.is_empty() => problem(
                 &headers,
                 &mut problems,
-                &row,
+                row.row,
                 Field::House,
                 "无法确定该行的住址".to_owned(),
             ),
@@ -256,27 +284,28 @@ impl Headers {
 fn problem(
     headers: &Headers,
     problems: &mut Vec<Problem>,
-    row: &LedgerRow,
+    row: u32,
     field: Field,
     message: String,
 ) {
     problems.push(Problem {
-        row: row.row,
+        row,
         column: headers.get(field),
         message,
     });
 }
 
-/// The household a row's address names, creating missing places inside a compound.
+/// The household the address of Excel row `row` names, creating missing places inside a
+/// compound.
 fn resolve(
     places: &mut Places,
     under: &NodeRecord,
-    row: &LedgerRow,
+    row: u32,
+    address: &Address,
     allowed: &(dyn Fn(&NodePath) -> bool + Send + Sync),
     headers: &Headers,
     problems: &mut Vec<Problem>,
 ) -> Option<NodePath> {
-    let address = &row.address;
     let compounds: Vec<NodeId> = if under.path.kind() == NodeKind::Compound {
         if let Some(text) = &address.compound {
             if address_key(Field::Compound, text) != address_key(Field::Compound, &under.name) {

@@ -6,6 +6,7 @@ mod bench_geo;
 mod bench_import;
 mod bench_requests;
 mod import;
+mod keys;
 mod settings;
 mod webhook;
 
@@ -47,6 +48,10 @@ struct Cli {
     /// Configuration file (default: <data dir>/mulin.toml if present).
     #[arg(long, env = "MULIN_CONFIG", global = true)]
     config: Option<PathBuf>,
+    /// Key file sealing ID numbers at rest (default: <data dir>/id-keys.toml, generated on
+    /// first start). Back it up with the database.
+    #[arg(long, env = "MULIN_ID_KEYS", global = true)]
+    id_keys: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -120,6 +125,11 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// The keys sealing ID numbers at rest.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print an example configuration file.
     Config,
     /// Measure demo generation and resident search at a size (needs an empty database).
@@ -133,6 +143,17 @@ enum Command {
         /// Another benchmark instead of resident search.
         #[command(subcommand)]
         what: Option<BenchCommand>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new sealing key, re-seal every ID number with it, then drop the old keys.
+    /// Restart running servers afterwards: they only know the keys they started with.
+    Rotate {
+        /// Residents re-sealed per transaction.
+        #[arg(long, default_value_t = 1_000)]
+        batch: u32,
     },
 }
 
@@ -311,16 +332,24 @@ fn init_tracing() {
 }
 
 async fn connect(database: &Database) -> anyhow::Result<Arc<dyn Storage>> {
+    let id_keys = keys::load_or_create(&database.id_keys)?;
+    open(database, id_keys).await
+}
+
+async fn open(
+    database: &Database,
+    id_keys: mulin_storage_sql::IdKeys,
+) -> anyhow::Result<Arc<dyn Storage>> {
     let url = &database.url;
     if mulin_storage_sqlite::handles(url) {
-        let store = mulin_storage_sqlite::connect(url)
+        let store = mulin_storage_sqlite::connect(url, id_keys)
             .await
             .context("cannot open the SQLite database")?;
         return Ok(Arc::new(store));
     }
     #[cfg(feature = "postgres")]
     if mulin_storage_postgres::handles(url) {
-        let store = mulin_storage_postgres::connect(url)
+        let store = mulin_storage_postgres::connect(url, id_keys)
             .await
             .context("cannot open the PostgreSQL database")?;
         return Ok(Arc::new(store));
@@ -337,7 +366,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let file = FileSettings::load(cli.config.as_deref(), &cli.data_dir)?;
-    let database = settings::database(cli.database_url.clone(), &file, &cli.data_dir)?;
+    let database = settings::database(
+        cli.database_url.clone(),
+        cli.id_keys.clone(),
+        &file,
+        &cli.data_dir,
+    )?;
     tracing::debug!(?database, "settings loaded");
     match cli.command {
         Command::Config => Ok(()),
@@ -450,6 +484,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let under = find_node(&store, &under).await?;
             import::residents(&store, &file, &under, dry_run).await
         }
+        Command::Keys {
+            command: KeysCommand::Rotate { batch },
+        } => {
+            // The new key is in the file before anything is sealed with it, and the old ones
+            // leave only after everything is re-sealed: a crash at any point leaves a
+            // keyring that reads every value.
+            let id_keys = keys::add_sealing_key(&database.id_keys)?;
+            let store = open(&database, id_keys).await?;
+            let n_resealed = store.reseal_id_numbers(batch).await?;
+            let n_retired = keys::retire_older_keys(&database.id_keys)?;
+            println!(
+                "已用新密钥重新加密 {n_resealed} 个身份证号，停用旧密钥 {n_retired} 个 / \
+                 re-sealed {n_resealed} ID numbers, retired {n_retired} old keys; restart running servers"
+            );
+            Ok(())
+        }
         Command::User { command } => user_command(&connect(&database).await?, command).await,
         Command::Field { command } => field_command(&connect(&database).await?, command).await,
         Command::Open311Key { command } => {
@@ -462,7 +512,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !mulin_storage_sqlite::handles(&database.url) {
                 bail!("for PostgreSQL use the server's tools: pg_dump -Fc DBNAME > FILE, and pg_restore to restore");
             }
-            let store = mulin_storage_sqlite::connect(&database.url).await?;
+            let id_keys = keys::load_or_create(&database.id_keys)?;
+            let store = mulin_storage_sqlite::connect(&database.url, id_keys).await?;
             mulin_storage_sqlite::backup(&store, &to).await?;
             println!("备份完成 backup written: {}", to.display());
             Ok(())

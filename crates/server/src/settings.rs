@@ -19,6 +19,7 @@ pub struct FileSettings {
     pub secure_cookies: Option<bool>,
     pub login_per_minute_per_ip: Option<u32>,
     pub login_per_minute_per_user: Option<u32>,
+    pub id_keys: Option<PathBuf>,
 }
 
 impl FileSettings {
@@ -43,6 +44,8 @@ impl FileSettings {
 /// Where the data lives, resolved.
 pub struct Database {
     pub url: String,
+    /// The key file sealing ID numbers.
+    pub id_keys: PathBuf,
 }
 
 impl fmt::Debug for Database {
@@ -66,9 +69,11 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// The database URL: flag/env, then file, then the SQLite file in the data folder.
+/// The database URL: flag/env, then file, then the SQLite file in the data folder; the
+/// ID-number key file likewise, defaulting to `id-keys.toml` in the data folder.
 pub fn database(
     flag: Option<String>,
+    id_keys_flag: Option<PathBuf>,
     file: &FileSettings,
     data_dir: &Path,
 ) -> anyhow::Result<Database> {
@@ -81,7 +86,10 @@ pub fn database(
             mulin_storage_sqlite::url_for_path(&path)
         }
     };
-    Ok(Database { url })
+    let id_keys = id_keys_flag
+        .or_else(|| file.id_keys.clone())
+        .unwrap_or_else(|| data_dir.join("id-keys.toml"));
+    Ok(Database { url, id_keys })
 }
 
 #[cfg(test)]

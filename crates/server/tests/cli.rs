@@ -5,7 +5,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use mulin_storage_tests::TestDb;
+use mulin_storage_tests::{test_id_keys, TestDb};
 
 struct Cli {
     data_dir: tempfile::TempDir,
@@ -14,8 +14,19 @@ struct Cli {
 
 impl Cli {
     async fn new() -> Cli {
+        let data_dir = tempfile::tempdir().unwrap();
+        // The keyring the test database was opened with (`test_id_keys(&[1])`).
+        std::fs::write(
+            data_dir.path().join("id-keys.toml"),
+            format!(
+                "lookup = \"{}\"\nsealing = [\"{}\"]\n",
+                "ee".repeat(32),
+                "01".repeat(32)
+            ),
+        )
+        .unwrap();
         Cli {
-            data_dir: tempfile::tempdir().unwrap(),
+            data_dir,
             db: TestDb::new().await.unwrap(),
         }
     }
@@ -393,4 +404,23 @@ async fn a_ledger_imports_from_the_command_line_all_or_nothing() {
         err.contains("第 2 行") && err.contains("nothing imported"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn keys_rotate_reseals_with_a_new_key_and_retires_the_old_one() {
+    let cli = Cli::new().await;
+    cli.ok(&["demo", "--households", "50"], None);
+    let out = cli.ok(&["keys", "rotate", "--batch", "40"], None);
+    assert!(
+        out.contains("re-sealed") && out.contains("retired 1 old keys"),
+        "{out}"
+    );
+    let file = std::fs::read_to_string(cli.data_dir.path().join("id-keys.toml")).unwrap();
+    assert!(
+        !file.contains(&"01".repeat(32)),
+        "the old key is still in the file"
+    );
+    // The binary opens the database with the rotated file; the old keyring no longer can.
+    cli.ok(&["migrate"], None);
+    assert!(cli.db.reopen(test_id_keys(&[1])).await.is_err());
 }

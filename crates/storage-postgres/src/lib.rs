@@ -4,7 +4,7 @@
 #![deny(missing_docs)]
 
 use mulin_storage::StoreError;
-use mulin_storage_sql::{map_err, pool_options, Dialect, SqlStore};
+use mulin_storage_sql::{map_err, pool_options, Dialect, IdKeys, SqlStore};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -19,8 +19,9 @@ pub fn handles(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// Connects, checks the server version and migrates.
-pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+/// Connects, checks the server version, migrates and opens the store with the keyring that
+/// seals ID numbers.
+pub async fn connect(url: &str, id_keys: IdKeys) -> Result<SqlStore, StoreError> {
     let pool = pool_options(N_CONNECTIONS)
         .connect(url)
         .await
@@ -39,7 +40,7 @@ pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
         .run(&pool)
         .await
         .map_err(|err| StoreError::Other(Box::new(err)))?;
-    Ok(SqlStore::new(Dialect::Postgres, pool.clone(), pool))
+    SqlStore::open(Dialect::Postgres, pool.clone(), pool, id_keys).await
 }
 
 /// Creates database `name` on the server `admin_url` points at (for tests and set-up).

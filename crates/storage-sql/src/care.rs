@@ -274,7 +274,9 @@ impl CareStore for SqlStore {
         }
         sql.push(" ORDER BY r.name, r.id");
         push_page(&mut sql, page, per_page);
-        self.fetch_page(&sql, page, per_page, resident_from_row)
-            .await
+        self.fetch_page(&sql, page, per_page, |row| {
+            resident_from_row(&self.id_keys, row)
+        })
+        .await
     }
 }

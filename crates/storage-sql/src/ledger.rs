@@ -17,7 +17,7 @@ const LOOKUP_CHUNK: usize = 400;
 
 /// What an import updates when the district already has the ID number: everything but the
 /// tenant, the id and the number itself.
-const UPSERT_TAIL: &str = " ON CONFLICT (district_id, id_number) DO UPDATE SET \
+const UPSERT_TAIL: &str = " ON CONFLICT (district_id, id_hash) DO UPDATE SET \
      household_id = excluded.household_id, street_id = excluded.street_id, \
      community_id = excluded.community_id, grid_id = excluded.grid_id, \
      compound_id = excluded.compound_id, building_id = excluded.building_id, \
@@ -39,16 +39,16 @@ impl LedgerStore for SqlStore {
             let mut sql = resident_select();
             sql.push(" WHERE r.district_id = ")
                 .bind(district.to_string())
-                .push(" AND r.id_number IN (");
+                .push(" AND r.id_hash IN (");
             for (idx, id_number) in chunk.iter().enumerate() {
                 if idx > 0 {
                     sql.push(", ");
                 }
-                sql.bind(id_number.expose().to_owned());
+                sql.bind(self.id_keys.full_hash(id_number.expose()));
             }
             sql.push(")");
             for row in self.fetch_all(&sql).await? {
-                found.push(resident_from_row(&row)?);
+                found.push(resident_from_row(&self.id_keys, &row)?);
             }
         }
         Ok(found)
@@ -73,7 +73,7 @@ impl LedgerStore for SqlStore {
                 if idx > 0 {
                     sql.push(", ");
                 }
-                sql.bind_row(resident_args(resident));
+                sql.bind_row(resident_args(&self.id_keys, resident)?);
             }
             sql.push(UPSERT_TAIL);
             execute_in(&mut tx, &sql).await?;

@@ -11,9 +11,12 @@
 //! beside the reader pool; on PostgreSQL both are the same pool.
 #![deny(missing_docs)]
 
+mod audit;
 mod care;
 mod floating;
 mod geo;
+mod id_crypt;
+mod id_keys;
 mod ledger;
 mod open311;
 mod outbox;
@@ -24,11 +27,13 @@ mod sql;
 mod store;
 mod visits;
 
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use mulin_storage::StoreError;
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
+
+pub use id_crypt::{IdKey, IdKeyError, IdKeys};
 
 /// What differs between the databases the store runs on.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -87,16 +92,26 @@ pub struct SqlStore {
     dialect: Dialect,
     reader: AnyPool,
     writer: AnyPool,
+    id_keys: Arc<IdKeys>,
 }
 
 impl SqlStore {
-    /// Wraps pools a backend crate has connected and migrated.
-    pub fn new(dialect: Dialect, reader: AnyPool, writer: AnyPool) -> SqlStore {
-        SqlStore {
+    /// Wraps pools a backend crate has connected and migrated, and checks the keyring
+    /// against the database (see [`SqlStore::open_id_keys`]).
+    pub async fn open(
+        dialect: Dialect,
+        reader: AnyPool,
+        writer: AnyPool,
+        id_keys: IdKeys,
+    ) -> Result<SqlStore, StoreError> {
+        let store = SqlStore {
             dialect,
             reader,
             writer,
-        }
+            id_keys: Arc::new(id_keys),
+        };
+        store.open_id_keys().await?;
+        Ok(store)
     }
 
     /// The dialect.

@@ -12,6 +12,7 @@ use mulin_storage::{
 };
 use sqlx::any::AnyRow;
 
+use crate::id_crypt::IdKeys;
 use crate::sql::{get, Arg};
 
 /// The path columns of every tree-keyed table, by level (household excluded: a node's own
@@ -45,7 +46,8 @@ pub(crate) const NODE_COLUMNS: &str = "district_id, id, kind, parent_id, street_
 
 pub(crate) const RESIDENT_COLUMNS: &str = "district_id, id, household_id, street_id, \
      community_id, grid_id, compound_id, building_id, entrance_id, name, gender, birth_date, \
-     ethnicity, id_number, id_rev, phone, relation, status, group_bits, search_text, extra";
+     ethnicity, id_key, id_sealed, id_hash, id_tail4, id_tail6, phone, relation, status, \
+     group_bits, search_text, extra";
 
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
@@ -153,12 +155,16 @@ pub(crate) fn search_text(name: &str, address: &str) -> String {
     format!("{name} {address}").to_lowercase()
 }
 
-/// The ID number reversed, so "last digits" becomes a prefix an index can serve.
-pub(crate) fn reversed(text: &str) -> String {
-    text.chars().rev().collect()
+/// What seals a resident's ID number: the tenant and the resident, so a sealed value opens
+/// on its own row only.
+pub(crate) fn sealing_context(district: &str, resident: &str) -> String {
+    format!("{district}/{resident}")
 }
 
-pub(crate) fn resident_args(resident: &ResidentRecord) -> Vec<Arg> {
+pub(crate) fn resident_args(
+    id_keys: &IdKeys,
+    resident: &ResidentRecord,
+) -> Result<Vec<Arg>, StoreError> {
     let path = &resident.household;
     let mut args = vec![
         Arg::from(path.district().to_string()),
@@ -166,7 +172,14 @@ pub(crate) fn resident_args(resident: &ResidentRecord) -> Vec<Arg> {
         Arg::from(path.id().to_string()),
     ];
     args.extend(level_args(path).into_iter().skip(1));
-    let id_number = resident.id_number.as_ref().map(|n| n.expose().to_owned());
+    let sealed = resident
+        .id_number
+        .as_ref()
+        .map(|n| {
+            let context = sealing_context(&path.district().to_string(), &resident.id.to_string());
+            id_keys.seal(&context, n.expose())
+        })
+        .transpose()?;
     args.extend([
         Arg::from(resident.name.as_ref()),
         Arg::from(resident.gender.as_str()),
@@ -176,8 +189,11 @@ pub(crate) fn resident_args(resident: &ResidentRecord) -> Vec<Arg> {
                 .map(|d| d.format("%Y-%m-%d").to_string()),
         ),
         Arg::from(resident.ethnicity.clone()),
-        Arg::from(id_number.clone()),
-        Arg::from(id_number.as_deref().map(reversed)),
+        Arg::from(sealed.as_ref().map(|s| s.key_id.clone())),
+        Arg::from(sealed.as_ref().map(|s| s.sealed.clone())),
+        Arg::from(sealed.as_ref().map(|s| s.hash.clone())),
+        Arg::from(sealed.as_ref().map(|s| s.tail4.clone())),
+        Arg::from(sealed.as_ref().map(|s| s.tail6.clone())),
         Arg::from(resident.phone.as_ref().map(|p| p.expose().to_owned())),
         Arg::from(resident.relation.as_str()),
         Arg::from(resident.status.as_str()),
@@ -185,22 +201,34 @@ pub(crate) fn resident_args(resident: &ResidentRecord) -> Vec<Arg> {
         Arg::from(search_text(resident.name.as_ref(), &resident.address)),
         Arg::from(extra_to_text(&resident.extra)),
     ]);
-    args
+    Ok(args)
 }
 
-pub(crate) fn resident_from_row(row: &AnyRow) -> Result<ResidentRecord, StoreError> {
+pub(crate) fn resident_from_row(
+    id_keys: &IdKeys,
+    row: &AnyRow,
+) -> Result<ResidentRecord, StoreError> {
     let household = path_from_row(row, NodeKind::Household, "household_id")?;
     let name: String = get(row, "name")?;
     let gender: String = get(row, "gender")?;
     let birth_date: Option<String> = get(row, "birth_date")?;
-    let id_number: Option<String> = get(row, "id_number")?;
+    let id_key: Option<String> = get(row, "id_key")?;
+    let id_sealed: Option<String> = get(row, "id_sealed")?;
+    let id = uuid_text(row, "id")?;
+    let id_number = match id_key.zip(id_sealed) {
+        Some((key_id, sealed)) => {
+            let context = sealing_context(&household.district().to_string(), &id.to_string());
+            Some(id_keys.open(&key_id, &sealed, &context)?)
+        }
+        None => None,
+    };
     let phone: Option<String> = get(row, "phone")?;
     let relation: String = get(row, "relation")?;
     let status: String = get(row, "status")?;
     let extra: String = get(row, "extra")?;
     let address: Option<String> = get(row, "address")?;
     Ok(ResidentRecord {
-        id: ResidentId::from_uuid(uuid_text(row, "id")?),
+        id: ResidentId::from_uuid(id),
         household,
         address: address.unwrap_or_default(),
         name: PersonName::parse(&name).map_err(corrupt)?,

@@ -19,10 +19,11 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 use tracing::instrument;
 
+use crate::id_crypt::IdKeys;
 use crate::rows::{
     audit_from_row, corrupt, extra_from_text, extra_to_text, millis, node_args, node_from_row,
-    node_level_column, resident_args, resident_from_row, resident_level_column, reversed,
-    session_from_row, user_from_row, uuid_text, NODE_COLUMNS, RESIDENT_COLUMNS,
+    node_level_column, resident_args, resident_from_row, resident_level_column, session_from_row,
+    user_from_row, uuid_text, NODE_COLUMNS, RESIDENT_COLUMNS,
 };
 use crate::sql::{get, Arg, Sql};
 use crate::{map_err, Dialect, SqlStore};
@@ -45,7 +46,7 @@ impl SqlStore {
         sql: &Sql,
         page: u32,
         per_page: u32,
-        convert: fn(&AnyRow) -> StoreResult<T>,
+        convert: impl Fn(&AnyRow) -> StoreResult<T>,
     ) -> StoreResult<Page<T>> {
         let mut items: Vec<T> = self
             .fetch_all(sql)
@@ -172,11 +173,20 @@ fn like_escape(text: &str) -> String {
 }
 
 /// True for queries that are the last digits of an ID number.
-fn is_id_tail(q: &str) -> bool {
-    q.len() >= 4
-        && q.bytes()
-            .enumerate()
-            .all(|(idx, b)| b.is_ascii_digit() || (idx + 1 == q.len() && matches!(b, b'x' | b'X')))
+/// The hash column and value that find `q` when it is an ID number or its last 4 or 6
+/// characters (digits, the last possibly X); other lengths cannot be looked up by hash.
+fn id_lookup(id_keys: &IdKeys, q: &str) -> Option<(&'static str, String)> {
+    let is_id_text = q
+        .bytes()
+        .enumerate()
+        .all(|(idx, b)| b.is_ascii_digit() || (idx + 1 == q.len() && matches!(b, b'x' | b'X')));
+    match q.len() {
+        _ if !is_id_text => None,
+        4 => Some(("id_tail4", id_keys.tail_hash(q, 4))),
+        6 => Some(("id_tail6", id_keys.tail_hash(q, 6))),
+        18 => Some(("id_hash", id_keys.full_hash(q))),
+        _ => None,
+    }
 }
 
 fn date_text(date: NaiveDate) -> String {
@@ -230,11 +240,16 @@ impl Storage for SqlStore {
             dataset.nodes.iter().map(node_args),
         )
         .await?;
+        let resident_rows = dataset
+            .residents
+            .iter()
+            .map(|resident| resident_args(&self.id_keys, resident))
+            .collect::<StoreResult<Vec<_>>>()?;
         insert_rows(
             &mut tx,
             self.dialect.max_insert_args(),
             &format!("INSERT INTO residents ({RESIDENT_COLUMNS}) VALUES "),
-            dataset.residents.iter().map(resident_args),
+            resident_rows.into_iter(),
         )
         .await?;
         insert_rows(
@@ -561,7 +576,7 @@ impl Storage for SqlStore {
             .bind(district.to_string())
             .push(" AND r.id = ")
             .bind(id.to_string());
-        resident_from_row(&self.fetch_one(&sql).await?)
+        resident_from_row(&self.id_keys, &self.fetch_one(&sql).await?)
     }
 
     #[instrument(skip_all, fields(%household))]
@@ -579,7 +594,7 @@ impl Storage for SqlStore {
         self.fetch_all(&sql)
             .await?
             .iter()
-            .map(resident_from_row)
+            .map(|row| resident_from_row(&self.id_keys, row))
             .collect()
     }
 
@@ -616,13 +631,8 @@ impl Storage for SqlStore {
         }
         inner.push(")");
         let q = query.q.trim();
-        if is_id_tail(q) {
-            let prefix = reversed(&q.to_ascii_uppercase());
-            inner
-                .push(" AND id_rev >= ")
-                .bind(prefix.clone())
-                .push(" AND id_rev < ")
-                .bind(format!("{prefix}~"));
+        if let Some((column, hash)) = id_lookup(&self.id_keys, q) {
+            inner.push(" AND ").push(column).push(" = ").bind(hash);
         } else if !q.is_empty() {
             inner
                 .push(" AND search_text LIKE ")
@@ -652,8 +662,10 @@ impl Storage for SqlStore {
                 sql
             }
         };
-        self.fetch_page(&sql, page, per_page, resident_from_row)
-            .await
+        self.fetch_page(&sql, page, per_page, |row| {
+            resident_from_row(&self.id_keys, row)
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(id = %resident.id))]
@@ -661,7 +673,7 @@ impl Storage for SqlStore {
         let mut sql = Sql::new(&format!(
             "INSERT INTO residents ({RESIDENT_COLUMNS}) VALUES "
         ));
-        sql.bind_row(resident_args(resident));
+        sql.bind_row(resident_args(&self.id_keys, resident)?);
         self.execute(&sql).await?;
         Ok(())
     }

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use mulin_storage::StoreError;
-use mulin_storage_sql::{map_err, pool_options, Dialect, SqlStore};
+use mulin_storage_sql::{map_err, pool_options, Dialect, IdKeys, SqlStore};
 use sqlx::Executor;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -25,8 +25,9 @@ pub fn url_for_path(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
 
-/// Connects to a `sqlite:` URL, creating the file if the URL allows, and migrates it.
-pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+/// Connects to a `sqlite:` URL, creating the file if the URL allows, migrates it and opens
+/// the store with the keyring that seals ID numbers.
+pub async fn connect(url: &str, id_keys: IdKeys) -> Result<SqlStore, StoreError> {
     let reader = pool_options(N_READERS)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
@@ -60,7 +61,7 @@ pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
         .run(&writer)
         .await
         .map_err(|err| StoreError::Other(Box::new(err)))?;
-    Ok(SqlStore::new(Dialect::Sqlite, reader, writer))
+    SqlStore::open(Dialect::Sqlite, reader, writer, id_keys).await
 }
 
 /// Writes a consistent copy of the live database to `target` while it keeps serving.
@@ -121,8 +122,17 @@ mod tests {
     use mulin_domain::ids::NodeId;
     use mulin_domain::tree::NodePath;
     use mulin_storage::{Dataset, NodeRecord, Storage};
+    use mulin_storage_sql::IdKey;
 
     use super::*;
+
+    fn id_keys() -> IdKeys {
+        IdKeys::new(
+            &[IdKey::from_hex(&"1".repeat(64)).unwrap()],
+            &IdKey::from_hex(&"2".repeat(64)).unwrap(),
+        )
+        .unwrap()
+    }
 
     fn district(name: &str) -> Dataset {
         Dataset {
@@ -144,7 +154,7 @@ mod tests {
     async fn a_live_backup_restores_to_the_state_it_was_taken_in() {
         let dir = tempfile::tempdir().unwrap();
         let live_path = dir.path().join("live.db");
-        let store = connect(&url_for_path(&live_path)).await.unwrap();
+        let store = connect(&url_for_path(&live_path), id_keys()).await.unwrap();
         store.load(&district("备份前")).await.unwrap();
         let backup_path = dir.path().join("backup.db");
         backup(&store, &backup_path).await.unwrap();
@@ -157,7 +167,7 @@ mod tests {
         store.close().await;
 
         restore(&backup_path, &live_path).await.unwrap();
-        let restored = connect(&url_for_path(&live_path)).await.unwrap();
+        let restored = connect(&url_for_path(&live_path), id_keys()).await.unwrap();
         let names: Vec<String> = restored
             .districts()
             .await

@@ -13,6 +13,17 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use mulin_demo::{Demo, DemoParams};
 use mulin_storage::{Storage, StoreError};
+use mulin_storage_sql::{IdKey, IdKeys};
+
+/// The keyring every test database is sealed with: the sealing keys `sealing` (the last
+/// one seals) and a fixed lookup key.
+pub fn test_id_keys(sealing: &[u8]) -> IdKeys {
+    let keys: Vec<IdKey> = sealing
+        .iter()
+        .map(|byte| IdKey::from_hex(&format!("{byte:02x}").repeat(32)).unwrap())
+        .collect();
+    IdKeys::new(&keys, &IdKey::from_hex(&"ee".repeat(32)).unwrap()).unwrap()
+}
 
 /// A fresh database for one test.
 pub struct TestDb {
@@ -34,7 +45,7 @@ impl TestDb {
                 let name = format!("mulin_test_{}", uuid::Uuid::now_v7().simple());
                 mulin_storage_postgres::create_database(&admin_url, &name).await?;
                 let url = mulin_storage_postgres::url_with_database(&admin_url, &name);
-                let store = mulin_storage_postgres::connect(&url).await?;
+                let store = mulin_storage_postgres::connect(&url, test_id_keys(&[1])).await?;
                 Ok(TestDb {
                     store: Arc::new(store),
                     url,
@@ -44,7 +55,7 @@ impl TestDb {
             _ => {
                 let dir = tempfile::tempdir().map_err(|err| StoreError::Other(Box::new(err)))?;
                 let url = mulin_storage_sqlite::url_for_path(&dir.path().join("mulin.db"));
-                let store = mulin_storage_sqlite::connect(&url).await?;
+                let store = mulin_storage_sqlite::connect(&url, test_id_keys(&[1])).await?;
                 Ok(TestDb {
                     store: Arc::new(store),
                     url,
@@ -62,6 +73,18 @@ impl TestDb {
     /// The database URL (for a server process under test).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Another store on the same database, opened with `id_keys` (key rotation, raw reads).
+    pub async fn reopen(&self, id_keys: IdKeys) -> Result<Arc<dyn Storage>, StoreError> {
+        Ok(match &self.cleanup {
+            Cleanup::Postgres { .. } => {
+                Arc::new(mulin_storage_postgres::connect(&self.url, id_keys).await?)
+            }
+            Cleanup::Sqlite(_) => {
+                Arc::new(mulin_storage_sqlite::connect(&self.url, id_keys).await?)
+            }
+        })
     }
 }
 

@@ -9,9 +9,11 @@
 //! can be sharded by district later without changing a query.
 #![deny(missing_docs)]
 
+mod audit;
 mod care;
 mod floating;
 mod geo;
+mod id_keys;
 mod ledger;
 mod open311;
 mod outbox;
@@ -26,9 +28,11 @@ use mulin_domain::ids::{DistrictId, NodeId, ResidentId, UserId};
 use mulin_domain::policy::{Grant, Role};
 use mulin_domain::tree::NodePath;
 
+pub use audit::{AuditQuery, AuditStore, PERSONAL_DATA_READ_SUFFIX};
 pub use care::*;
 pub use floating::*;
 pub use geo::GeoStore;
+pub use id_keys::IdKeyStore;
 pub use ledger::{ImportBatch, LedgerStore};
 pub use open311::*;
 pub use outbox::*;
@@ -63,9 +67,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Storage:
-    CareStore
+    AuditStore
+    + CareStore
     + FloatingStore
     + GeoStore
+    + IdKeyStore
     + LedgerStore
     + Open311Store
     + OutboxStore

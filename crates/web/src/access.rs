@@ -5,7 +5,9 @@
 use mulin_domain::ids::{NodeId, ResidentId};
 use mulin_domain::policy::Action;
 use mulin_domain::tree::{NodeKind, NodePath};
-use mulin_storage::{NodeCounts, NodeRecord, Page, Place, ResidentQuery, ResidentRecord};
+use mulin_storage::{
+    AuditEntry, AuditQuery, NodeCounts, NodeRecord, Page, Place, ResidentQuery, ResidentRecord,
+};
 
 use crate::auth::AuthUser;
 use crate::error::WebError;
@@ -214,4 +216,25 @@ pub async fn household(
         .household_members(auth.user.district, id)
         .await?;
     Ok((household, members))
+}
+
+/// The audit log the caller may read, filtered: the whole district for a district
+/// administrator, what the accounts working inside their street did for a street
+/// administrator; anyone else is refused.
+pub async fn audit_log(
+    state: &AppState,
+    auth: &AuthUser,
+    query: &AuditQuery,
+) -> Result<Page<AuditEntry>, WebError> {
+    let district_root = NodePath::root(auth.user.district.into());
+    let scopes = auth
+        .principal
+        .scopes_under(Action::ViewAudit, &district_root);
+    if scopes.is_empty() {
+        return Err(WebError::Forbidden);
+    }
+    Ok(state
+        .store
+        .search_audit(auth.user.district, &scopes, query)
+        .await?)
 }

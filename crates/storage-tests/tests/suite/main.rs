@@ -19,7 +19,9 @@ use mulin_storage::{
 };
 use mulin_storage_tests::{small_demo, test_now, test_today, TestDb};
 
+mod audit;
 mod geo;
+mod id_keys;
 mod ledger;
 mod open311;
 mod outbox;

@@ -12,7 +12,7 @@ use mulin_domain::ids::NodeId;
 use mulin_domain::policy::Action;
 use mulin_domain::tree::{NodeKind, NodePath};
 use mulin_ledger::{parse_workbook, plan_import, ImportPlan, Problem};
-use mulin_storage::{AuditEntry, ImportBatch, ResidentQuery, ResidentRecord};
+use mulin_storage::{AuditEntry, ImportBatch, NodeRecord, ResidentQuery, ResidentRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -99,6 +99,11 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
+    /// A report of a file that could not be imported for one reason.
+    pub fn failed_with(dry_run: bool, message: String) -> ImportReport {
+        ImportReport::failed(0, dry_run, vec![file_problem(message)])
+    }
+
     fn failed(rows: usize, dry_run: bool, errors: Vec<Problem>) -> ImportReport {
         ImportReport {
             ok: false,
@@ -147,22 +152,7 @@ async fn import_residents(
     mut multipart: Multipart,
 ) -> Result<Response, WebError> {
     let dry_run = params.dry_run.unwrap_or(false);
-    let under_id: NodeId = params.under.parse().map_err(|_| WebError::NotFound)?;
-    // A grid worker may import under their community: rows outside their grid are then
-    // reported as outside the scope. A node the caller can neither see nor import under is
-    // "not found".
-    let under = state.store.node(auth.user.district, under_id).await?;
-    if auth
-        .principal
-        .scopes_under(Action::ImportRegistry, &under.path)
-        .is_empty()
-    {
-        return Err(if auth.principal.allows(Action::ViewTree, &under.path) {
-            WebError::Forbidden
-        } else {
-            WebError::NotFound
-        });
-    }
+    let under = import_target(&state, &auth, &params.under).await?;
     let mut upload: Option<(String, Vec<u8>)> = None;
     loop {
         let field = match multipart.next_field().await {
@@ -191,13 +181,55 @@ async fn import_residents(
             ),
         ));
     };
+    let (status, report) = import_file(&state, &auth, &under, &file_name, bytes, dry_run).await?;
+    Ok(if status == StatusCode::OK {
+        Json(report).into_response()
+    } else {
+        rejected(status, report)
+    })
+}
+
+/// The node an import goes under, if the caller may import there. A grid worker may import
+/// under their community: rows outside their grid are then reported as outside the scope.
+/// A node the caller can neither see nor import under is "not found".
+pub async fn import_target(
+    state: &AppState,
+    auth: &AuthUser,
+    under: &str,
+) -> Result<NodeRecord, WebError> {
+    let under_id: NodeId = under.trim().parse().map_err(|_| WebError::NotFound)?;
+    let under = state.store.node(auth.user.district, under_id).await?;
+    if auth
+        .principal
+        .scopes_under(Action::ImportRegistry, &under.path)
+        .is_empty()
+    {
+        return Err(if auth.principal.allows(Action::ViewTree, &under.path) {
+            WebError::Forbidden
+        } else {
+            WebError::NotFound
+        });
+    }
+    Ok(under)
+}
+
+/// Checks a ledger file and, unless `dry_run`, writes it (all rows or none), for the API
+/// and the import page alike. The status is 200 or, with the problems listed, 422.
+pub async fn import_file(
+    state: &AppState,
+    auth: &AuthUser,
+    under: &NodeRecord,
+    file_name: &str,
+    bytes: Vec<u8>,
+    dry_run: bool,
+) -> Result<(StatusCode, ImportReport), WebError> {
     let parsed = tokio::task::spawn_blocking(move || parse_workbook(&bytes))
         .await
         .map_err(|err| WebError::Internal(Box::new(err)))?;
     let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(err) => {
-            return Ok(rejected(
+            return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ImportReport::failed(0, dry_run, vec![file_problem(err.to_string())]),
             ))
@@ -205,9 +237,9 @@ async fn import_residents(
     };
     let principal = auth.principal.clone();
     let allowed = move |path: &NodePath| principal.allows(Action::ImportRegistry, path);
-    let plan = plan_import(state.store.as_ref(), &under, parsed, &allowed).await?;
+    let plan = plan_import(state.store.as_ref(), under, parsed, &allowed).await?;
     if !plan.problems.is_empty() {
-        return Ok(rejected(
+        return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             ImportReport::failed(plan.n_rows, dry_run, plan.problems),
         ));
@@ -223,20 +255,22 @@ async fn import_residents(
         );
         state
             .store
-            .apply_import(&import_batch(&state, &auth, &under.path, &plan, detail))
+            .apply_import(&import_batch(state, auth, &under.path, &plan, detail))
             .await?;
     }
-    Ok(Json(ImportReport {
-        ok: true,
-        rows: plan.n_rows,
-        errors: Vec::new(),
-        dry_run,
-        created: plan.created,
-        updated: plan.updated,
-        unchanged: plan.unchanged,
-        new_places: plan.nodes.len(),
-    })
-    .into_response())
+    Ok((
+        StatusCode::OK,
+        ImportReport {
+            ok: true,
+            rows: plan.n_rows,
+            errors: Vec::new(),
+            dry_run,
+            created: plan.created,
+            updated: plan.updated,
+            unchanged: plan.unchanged,
+            new_places: plan.nodes.len(),
+        },
+    ))
 }
 
 fn upload_error(status: StatusCode, dry_run: bool) -> Response {

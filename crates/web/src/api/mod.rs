@@ -13,6 +13,7 @@ use mulin_storage::{ResidentQuery, SessionKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+pub mod audit;
 pub mod ledger;
 
 use crate::access;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(visits::routes())
         .merge(care::routes())
+        .merge(audit::routes())
 }
 
 /// The OpenAPI document.
@@ -415,6 +417,7 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(dashboard::DashboardApi::openapi());
     doc.merge(visits::VisitsApi::openapi());
     doc.merge(care::CareApi::openapi());
+    doc.merge(audit::AuditApi::openapi());
     Json(doc)
 }
 

@@ -23,7 +23,9 @@ use crate::i18n::{Lang, Tr};
 use crate::views::{CountsView, Disclosure, ResidentView};
 use crate::AppState;
 
+mod audit;
 mod dashboard;
+mod imports;
 mod requests;
 mod schedule;
 mod visits;
@@ -40,7 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/residents/{id}", get(view_resident_get))
         .route("/residents/{id}/reveal", post(view_reveal_post))
         .route("/search", get(view_search_get))
-        .route("/audit", get(view_audit_get))
+        .merge(audit::routes())
+        .merge(imports::routes())
         .merge(requests::routes())
         .merge(schedule::routes())
         .merge(visits::routes())
@@ -59,6 +62,7 @@ pub struct Layout {
     /// Whether to show the work calendar (staff).
     can_calendar: bool,
     can_visit: bool,
+    can_import: bool,
     /// The current path, for the language switch to return to.
     path: String,
 }
@@ -76,6 +80,7 @@ impl Layout {
             can_audit: false,
             can_calendar: false,
             can_visit: false,
+            can_import: false,
             path: encode_path(path),
         }
     }
@@ -90,6 +95,7 @@ impl Layout {
             can_audit: principal.allows_anywhere(Action::ViewAudit),
             can_calendar: principal.allows_anywhere(Action::ViewRequests),
             can_visit: principal.allows_anywhere(Action::ViewVisits),
+            can_import: principal.allows_anywhere(Action::ImportRegistry),
             ..Layout::anonymous(user.lang, state.is_demo, uri.path())
         }
     }
@@ -763,77 +769,4 @@ async fn view_search_get(
         .headers_mut()
         .insert("vary", HeaderValue::from_static("HX-Request"));
     Ok(response)
-}
-
-struct AuditRow {
-    at: String,
-    who: String,
-    action: String,
-    target: String,
-    ip: String,
-    detail: String,
-}
-
-#[derive(Template)]
-#[template(path = "audit.html")]
-struct AuditPage {
-    l: Layout,
-    entries: Vec<AuditRow>,
-    next_href: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct PageQuery {
-    page: Option<u32>,
-}
-
-async fn view_audit_get(
-    State(state): State<AppState>,
-    user: PageUser,
-    uri: Uri,
-    Query(query): Query<PageQuery>,
-) -> Result<Html<String>, PageError> {
-    let lang = user.lang;
-    let district_root = mulin_domain::tree::NodePath::root(user.auth.user.district.into());
-    if !user
-        .auth
-        .principal
-        .allows(Action::ViewAudit, &district_root)
-    {
-        return Err(PageError {
-            error: WebError::Forbidden,
-            lang,
-        });
-    }
-    let page_no = query.page.unwrap_or(1).max(1);
-    let log = state
-        .store
-        .audit_log(user.auth.user.district, page_no, 100)
-        .await
-        .map_err(|e| with_lang(lang)(e.into()))?;
-    let china = chrono::FixedOffset::east_opt(8 * 3600);
-    page(&AuditPage {
-        l: Layout::for_user(&state, &user, &uri),
-        entries: log
-            .items
-            .iter()
-            .map(|e| AuditRow {
-                at: match china {
-                    Some(offset) => {
-                        e.at.with_timezone(&offset)
-                            .format("%Y-%m-%d %H:%M:%S")
-                            .to_string()
-                    }
-                    None => e.at.to_rfc3339(),
-                },
-                who: e.username.clone(),
-                action: e.action.clone(),
-                target: format!("{} {}", e.target_kind, e.target_id),
-                ip: e.ip.clone().unwrap_or_default(),
-                detail: e.detail.clone(),
-            })
-            .collect(),
-        next_href: log.has_more.then(|| format!("/audit?page={}", page_no + 1)),
-    })
-    .map_err(with_lang(lang))
 }

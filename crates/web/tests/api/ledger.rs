@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::helpers::{spawn_app, TestApp};
 
-fn id_number(first17: &str) -> String {
+pub(crate) fn id_number(first17: &str) -> String {
     format!("{first17}{}", id_check_char(first17).unwrap())
 }
 
@@ -32,7 +32,7 @@ const HEADER: [&str; 11] = [
 ];
 
 /// A ledger as an office would send it: a merged title row, then the header, then `rows`.
-fn ledger(rows: &[Vec<String>]) -> Vec<u8> {
+pub(crate) fn ledger(rows: &[Vec<String>]) -> Vec<u8> {
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     sheet
@@ -54,7 +54,7 @@ fn ledger(rows: &[Vec<String>]) -> Vec<u8> {
 }
 
 /// The names of a household's compound, building, entrance and itself.
-fn address_of(app: &TestApp, household: &NodeRecord) -> [String; 4] {
+pub(crate) fn address_of(app: &TestApp, household: &NodeRecord) -> [String; 4] {
     let names: HashMap<NodeId, &str> = app
         .demo
         .dataset
@@ -71,7 +71,13 @@ fn address_of(app: &TestApp, household: &NodeRecord) -> [String; 4] {
     ]
 }
 
-fn row(name: &str, number: &str, address: &[String; 4], house: &str, phone: &str) -> Vec<String> {
+pub(crate) fn row(
+    name: &str,
+    number: &str,
+    address: &[String; 4],
+    house: &str,
+    phone: &str,
+) -> Vec<String> {
     vec![
         "1".into(),
         name.into(),
@@ -122,7 +128,7 @@ impl TestApp {
         (res.status(), res.bytes().await.unwrap().to_vec())
     }
 
-    async fn find_by_number(&self, number: &str) -> Vec<mulin_storage::ResidentRecord> {
+    pub(crate) async fn find_by_number(&self, number: &str) -> Vec<mulin_storage::ResidentRecord> {
         let district = self.demo.dataset.nodes[0].path;
         self.store
             .search_residents(
@@ -263,6 +269,8 @@ async fn a_file_with_errors_imports_nothing_and_lists_every_error() {
             &elsewhere.name,
             "",
         ),
+        // A field error does not hide the row's address error: both are listed.
+        row("孙双", "140212195603142", &unknown_compound, "102", ""),
     ];
     let (status, body) = app
         .import(
@@ -274,7 +282,7 @@ async fn a_file_with_errors_imports_nothing_and_lists_every_error() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["ok"], false);
-    assert_eq!(body["rows"], 4);
+    assert_eq!(body["rows"], 5);
     let errors: Vec<(u64, String)> = body["errors"]
         .as_array()
         .unwrap()
@@ -288,6 +296,8 @@ async fn a_file_with_errors_imports_nothing_and_lists_every_error() {
         .collect();
     assert!(errors.contains(&(4, "身份证号码".into())), "{body}");
     assert!(errors.contains(&(5, "小区名称".into())), "{body}");
+    assert!(errors.contains(&(7, "身份证号码".into())), "{body}");
+    assert!(errors.contains(&(7, "小区名称".into())), "{body}");
     // A row in grid 1, seen from grid 0's worker: outside the scope.
     let outside = body["errors"]
         .as_array()

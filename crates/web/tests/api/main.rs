@@ -7,9 +7,11 @@
 
 mod helpers;
 
+mod audit_viewer;
 mod authz;
 mod care;
 mod geo;
+mod imports_page;
 mod ledger;
 mod major_admission_calendar;
 mod notify;

@@ -1,0 +1,177 @@
+//! The import page: upload a resident ledger, check it (a dry run that lists every problem
+//! by Excel row and column, in Chinese), then import it, all rows or none. The work is the
+//! API's (`api::ledger::import_file`); this page only carries the form and the report, and
+//! shows an indicator while the server works.
+
+use askama::Template;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use mulin_domain::policy::Action;
+
+use super::{page, render, with_lang, Layout};
+use crate::api::ledger::{import_file, import_target, ImportReport, MAX_IMPORT_BYTES};
+use crate::auth::{self, PageUser};
+use crate::error::{PageError, WebError};
+use crate::i18n::Tr;
+use crate::AppState;
+
+/// The import page's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/imports",
+        get(view_imports_get)
+            .post(view_imports_post)
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+    )
+}
+
+/// A place the caller may import under.
+struct Target {
+    id: String,
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "import_report_partial.html")]
+struct ReportPartial {
+    t: Tr,
+    report: ImportReport,
+}
+
+#[derive(Template)]
+#[template(path = "imports.html")]
+struct ImportsPage {
+    l: Layout,
+    targets: Vec<Target>,
+    report: String,
+}
+
+async fn targets(state: &AppState, user: &PageUser) -> Result<Vec<Target>, WebError> {
+    let mut targets = Vec::new();
+    for grant in user.auth.principal.grants() {
+        if grant.role.permits(Action::ImportRegistry) {
+            let node = state
+                .store
+                .node(user.auth.user.district, grant.at.id())
+                .await?;
+            targets.push(Target {
+                id: node.path.id().to_string(),
+                name: node.name,
+            });
+        }
+    }
+    Ok(targets)
+}
+
+async fn imports_page(
+    state: &AppState,
+    user: &PageUser,
+    uri: &Uri,
+    report: String,
+) -> Result<Html<String>, WebError> {
+    let targets = targets(state, user).await?;
+    if targets.is_empty() {
+        return Err(WebError::Forbidden);
+    }
+    page(&ImportsPage {
+        l: Layout::for_user(state, user, uri),
+        targets,
+        report,
+    })
+}
+
+async fn view_imports_get(
+    State(state): State<AppState>,
+    user: PageUser,
+    uri: Uri,
+) -> Result<Html<String>, PageError> {
+    imports_page(&state, &user, &uri, String::new())
+        .await
+        .map_err(with_lang(user.lang))
+}
+
+/// The form's fields; the file stays in memory (at most [`MAX_IMPORT_BYTES`]).
+#[derive(Default)]
+struct Upload {
+    under: String,
+    dry_run: bool,
+    csrf: Option<String>,
+    file: Option<(String, Vec<u8>)>,
+}
+
+async fn read_upload(mut multipart: Multipart) -> Result<Upload, WebError> {
+    let mut upload = Upload::default();
+    let bad = |_| {
+        WebError::BadRequest(
+            Tr::new(Default::default())
+                .get("imports.unreadable")
+                .to_owned(),
+        )
+    };
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or("") {
+            "under" => upload.under = field.text().await.map_err(bad)?,
+            "dry_run" => upload.dry_run = field.text().await.map_err(bad)? != "false",
+            "csrf" => upload.csrf = Some(field.text().await.map_err(bad)?),
+            "file" => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let bytes = field.bytes().await.map_err(bad)?;
+                if !bytes.is_empty() {
+                    upload.file = Some((name, bytes.to_vec()));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(upload)
+}
+
+async fn view_imports_post(
+    State(state): State<AppState>,
+    user: PageUser,
+    uri: Uri,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, PageError> {
+    let lang = user.lang;
+    let upload = read_upload(multipart).await.map_err(with_lang(lang))?;
+    let presented = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(upload.csrf.clone());
+    auth::check_csrf(&user.auth, presented.as_deref()).map_err(with_lang(lang))?;
+    let under = import_target(&state, &user.auth, &upload.under)
+        .await
+        .map_err(with_lang(lang))?;
+    let t = Tr::new(lang);
+    let report = match upload.file {
+        Some((file_name, bytes)) => {
+            import_file(
+                &state,
+                &user.auth,
+                &under,
+                &file_name,
+                bytes,
+                upload.dry_run,
+            )
+            .await
+            .map_err(with_lang(lang))?
+            .1
+        }
+        None => ImportReport::failed_with(upload.dry_run, t.get("imports.no_file").to_owned()),
+    };
+    let partial = render(&ReportPartial { t, report }).map_err(with_lang(lang))?;
+    let is_htmx = headers.contains_key("hx-request");
+    Ok(if is_htmx {
+        (StatusCode::OK, Html(partial)).into_response()
+    } else {
+        imports_page(&state, &user, &uri, partial)
+            .await
+            .map_err(with_lang(lang))?
+            .into_response()
+    })
+}

@@ -1,0 +1,117 @@
+//! The import page: the form for those who may import, a dry run listing every problem by
+//! row and column, then the import; CSRF and scope are checked as for every page post.
+
+use mulin_domain::tree::NodeKind;
+use reqwest::StatusCode;
+
+use crate::helpers::TestApp;
+use crate::ledger::{address_of, id_number, ledger, row};
+
+async fn post_import(
+    app: &TestApp,
+    client: &reqwest::Client,
+    csrf: Option<&str>,
+    under: &str,
+    dry_run: bool,
+    bytes: Vec<u8>,
+) -> (StatusCode, String) {
+    let form = reqwest::multipart::Form::new()
+        .text("under", under.to_owned())
+        .text("dry_run", dry_run.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("底册.xlsx"),
+        );
+    let mut req = client
+        .post(app.url("/imports"))
+        .header("hx-request", "true")
+        .multipart(form);
+    if let Some(csrf) = csrf {
+        req = req.header("x-csrf-token", csrf);
+    }
+    let res = req.send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_import_page_checks_then_imports_and_lists_problems_by_row_and_column() {
+    let app = crate::helpers::spawn_app().await;
+    let client = app.web_login("wangge01").await;
+    let page = app.html(&client, "/imports").await;
+    assert!(page.contains("data-testid=\"import-form\""));
+    assert!(page.contains("/api/v1/imports/residents/template.xlsx"));
+    let grid = app.grid(0).path.id().to_string();
+    assert!(
+        page.contains(&grid),
+        "the grid is offered as the place to import under"
+    );
+
+    let household = app
+        .nodes(NodeKind::Household)
+        .into_iter()
+        .find(|h| h.path.at(NodeKind::Grid) == Some(app.grid(0).path.id()))
+        .unwrap()
+        .clone();
+    let address = address_of(&app, &household);
+    let good = id_number("14021219560314231");
+    let bad = ledger(&[
+        row("张好", &good, &address, &household.name, ""),
+        row("王坏", "140212195603142", &address, &household.name, ""),
+    ]);
+    let csrf = app.csrf(&client).await;
+
+    // Without the CSRF token nothing happens.
+    let (status, _) = post_import(&app, &client, None, &grid, true, bad.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, html) = post_import(&app, &client, Some(&csrf), &grid, true, bad).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-ok=\"false\""), "{html}");
+    assert!(html.contains("<td>4</td><td>身份证号码</td>"), "{html}");
+    assert!(!html.contains("<html"), "htmx gets the report only");
+
+    let good_file = ledger(&[row("张好", &good, &address, &household.name, "")]);
+    let (_, html) = post_import(&app, &client, Some(&csrf), &grid, true, good_file.clone()).await;
+    assert!(html.contains("data-ok=\"true\""), "{html}");
+    assert!(
+        app.find_by_number(&good[14..]).await.is_empty(),
+        "a dry run writes nothing"
+    );
+    let (_, html) = post_import(&app, &client, Some(&csrf), &grid, false, good_file).await;
+    assert!(html.contains("data-ok=\"true\""), "{html}");
+    assert_eq!(app.find_by_number(&good[14..]).await.len(), 1);
+}
+
+#[tokio::test]
+async fn only_those_who_may_import_reach_the_page_and_only_under_their_places() {
+    let app = crate::helpers::spawn_app().await;
+    for (username, expected) in [
+        ("admin", StatusCode::OK),
+        ("shequ1", StatusCode::OK),
+        ("wangge01", StatusCode::OK),
+        ("jiedao", StatusCode::FORBIDDEN),
+        ("jumin", StatusCode::FORBIDDEN),
+    ] {
+        let client = app.web_login(username).await;
+        let res = client.get(app.url("/imports")).send().await.unwrap();
+        assert_eq!(res.status(), expected, "{username}");
+    }
+    // A grid worker posting under another grid gets nothing written and no report.
+    let client = app.web_login("wangge01").await;
+    let csrf = app.csrf(&client).await;
+    let other_grid = app.grid(1).path.id().to_string();
+    let (status, html) =
+        post_import(&app, &client, Some(&csrf), &other_grid, true, ledger(&[])).await;
+    assert!(
+        status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+        "{status}"
+    );
+    assert!(!html.contains("import-report"));
+    // Anonymous callers are sent to the login form.
+    let res = crate::helpers::browser()
+        .get(app.url("/imports"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
