@@ -415,6 +415,36 @@ pub fn rebalance(
     Ok(search.grid)
 }
 
+/// Renumbers `new` (a part number per block, from any partitioner) so that each part takes
+/// the number of the old grid it shares most households with, greedily by largest overlap,
+/// each old number used once; parts left over get numbers after the old ones.
+pub fn match_to_old(graph: &BlockGraph, old: &[usize], new: &[usize]) -> Vec<usize> {
+    let mut overlap = std::collections::HashMap::<(usize, usize), u64>::new();
+    for (b, (&o, &n)) in old.iter().zip(new).enumerate() {
+        *overlap.entry((n, o)).or_default() += graph.weight[b];
+    }
+    let mut pairs: Vec<((usize, usize), u64)> = overlap.into_iter().collect();
+    pairs.sort_by_key(|&((n, o), w)| (std::cmp::Reverse(w), n, o));
+    let mut to = std::collections::HashMap::new();
+    let mut taken = std::collections::HashSet::new();
+    for ((n, o), _) in pairs {
+        if !to.contains_key(&n) && taken.insert(o) {
+            to.insert(n, o);
+        }
+    }
+    let mut fresh = old.iter().copied().max().map_or(0, |m| m + 1);
+    let mut parts: Vec<usize> = new.to_vec();
+    parts.sort_unstable();
+    parts.dedup();
+    for n in parts {
+        to.entry(n).or_insert_with(|| {
+            fresh += 1;
+            fresh - 1
+        });
+    }
+    new.iter().map(|n| to.get(n).copied().unwrap_or(*n)).collect()
+}
+
 /// What a division is worth, by the measures the benchmark compares.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Quality {
@@ -1013,6 +1043,14 @@ mod tests {
         let q = quality(&graph, range(), &new, Some(&old));
         assert_eq!(q.grids, 12);
         assert!(q.contiguous);
+    }
+
+    #[test]
+    fn parts_take_the_old_number_they_overlap_most() {
+        let graph = BlockGraph::build(&city(40, 2)).unwrap();
+        let old: Vec<usize> = (0..graph.len()).map(|b| b % 3).collect();
+        let new: Vec<usize> = old.iter().map(|o| (o + 1) % 3).collect();
+        assert_eq!(match_to_old(&graph, &old, &new), old);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 mod geo;
 mod ledger;
 mod open311;
+mod redivision;
 mod requests;
 mod rows;
 mod sql;

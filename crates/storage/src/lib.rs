@@ -13,6 +13,7 @@ mod geo;
 mod ledger;
 mod open311;
 mod records;
+mod redivision;
 mod requests;
 
 use async_trait::async_trait;
@@ -25,6 +26,7 @@ pub use geo::GeoStore;
 pub use ledger::{ImportBatch, LedgerStore};
 pub use open311::*;
 pub use records::*;
+pub use redivision::{CompoundMove, RedivisionRecord, RedivisionStore};
 pub use requests::*;
 
 /// What can go wrong in storage, as far as a caller can act on it.
@@ -53,7 +55,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Storage:
-    GeoStore + LedgerStore + Open311Store + RequestStore + Send + Sync + 'static
+    GeoStore + LedgerStore + Open311Store + RedivisionStore + RequestStore + Send + Sync + 'static
 {
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;

@@ -22,6 +22,7 @@ use mulin_storage_tests::{small_demo, test_now, test_today, TestDb};
 mod geo;
 mod ledger;
 mod open311;
+mod redivision;
 mod requests;
 
 async fn loaded() -> (TestDb, mulin_demo::Demo) {
