@@ -445,6 +445,23 @@ pub fn match_to_old(graph: &BlockGraph, old: &[usize], new: &[usize]) -> Vec<usi
     new.iter().map(|n| to.get(n).copied().unwrap_or(*n)).collect()
 }
 
+/// A grid's outline for display: the convex hull of its buildings (longitude, latitude),
+/// each widened to a square `pad_m` metres either way so one or two buildings still make
+/// an area.
+pub fn outline(points: &[(f64, f64)], pad_m: f64) -> geo::MultiPolygon<f64> {
+    use geo::ConvexHull;
+    let corners: Vec<geo::Point<f64>> = points
+        .iter()
+        .flat_map(|&(lon, lat)| {
+            let dx = pad_m / (M_PER_DEG_LON * lat.to_radians().cos());
+            let dy = pad_m / M_PER_DEG;
+            [(-dx, -dy), (dx, -dy), (dx, dy), (-dx, dy)]
+                .map(|(x, y)| geo::Point::new(lon + x, lat + y))
+        })
+        .collect();
+    geo::MultiPolygon(vec![geo::MultiPoint(corners).convex_hull()])
+}
+
 /// What a division is worth, by the measures the benchmark compares.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Quality {
@@ -1051,6 +1068,15 @@ mod tests {
         let old: Vec<usize> = (0..graph.len()).map(|b| b % 3).collect();
         let new: Vec<usize> = old.iter().map(|o| (o + 1) % 3).collect();
         assert_eq!(match_to_old(&graph, &old, &new), old);
+    }
+
+    #[test]
+    fn an_outline_covers_its_buildings_even_alone() {
+        use geo::{Area, Contains};
+        let one = outline(&[(113.0, 40.0)], 15.0);
+        assert!(one.unsigned_area() > 0.0);
+        let two = outline(&[(113.0, 40.0), (113.001, 40.001)], 15.0);
+        assert!(two.contains(&geo::Point::new(113.0005, 40.0005)));
     }
 
     #[test]

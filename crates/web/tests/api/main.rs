@@ -12,6 +12,7 @@ mod geo;
 mod ledger;
 mod open311;
 mod pages;
+mod redivision;
 mod registry;
 mod request_pages;
 mod requests;
