@@ -374,7 +374,11 @@ fn bisect(
         let before = acc as f64;
         acc += graph.weight[b];
         if acc as f64 >= goal {
-            cut = if goal - before < acc as f64 - goal { i } else { i + 1 };
+            cut = if goal - before < acc as f64 - goal {
+                i
+            } else {
+                i + 1
+            };
             break;
         }
     }
@@ -442,7 +446,9 @@ pub fn match_to_old(graph: &BlockGraph, old: &[usize], new: &[usize]) -> Vec<usi
             fresh - 1
         });
     }
-    new.iter().map(|n| to.get(n).copied().unwrap_or(*n)).collect()
+    new.iter()
+        .map(|n| to.get(n).copied().unwrap_or(*n))
+        .collect()
 }
 
 /// A grid's outline for display: the convex hull of its buildings (longitude, latitude),
@@ -639,7 +645,11 @@ impl<'a> Search<'a> {
             Some(old) if old[b] == to => -(wb as i64),
             _ => 0,
         };
-        let (fx, fy, fq) = (wb as f64 * p[0], wb as f64 * p[1], wb as f64 * dist2(p, [0.0; 2]));
+        let (fx, fy, fq) = (
+            wb as f64 * p[0],
+            wb as f64 * p[1],
+            wb as f64 * dist2(p, [0.0; 2]),
+        );
         let before = Self::inertia(wf as f64, self.sx[from], self.sy[from], self.q[from])
             + Self::inertia(wt as f64, self.sx[to], self.sy[to], self.q[to]);
         let after = Self::inertia(
@@ -716,7 +726,9 @@ impl<'a> Search<'a> {
             for &b in &self.members[g] {
                 weight[comp[b]] += self.graph.weight[b];
             }
-            let main = (0..count).max_by_key(|&c| (weight[c], usize::MAX - c)).unwrap_or(0);
+            let main = (0..count)
+                .max_by_key(|&c| (weight[c], usize::MAX - c))
+                .unwrap_or(0);
             for c in (0..count).filter(|&c| c != main) {
                 let piece: Vec<usize> = self.members[g]
                     .iter()
@@ -810,7 +822,9 @@ impl<'a> Search<'a> {
         let links: Vec<(usize, usize)> = if short {
             (1..path.len()).map(|i| (path[i], path[i - 1])).collect()
         } else {
-            (0..path.len() - 1).map(|i| (path[i], path[i + 1])).collect()
+            (0..path.len() - 1)
+                .map(|i| (path[i], path[i + 1]))
+                .collect()
         };
         let last = links.len().saturating_sub(1);
         let mut done: Vec<(usize, usize)> = Vec::new();

@@ -151,7 +151,7 @@ pub fn city(buildings: usize, seed: u64) -> Vec<crate::partition::Building> {
                 break;
             }
             let r = mix(seed ^ mix((block * 8 + k) as u64 ^ 0xB1D));
-            let size = if r % 12 == 0 {
+            let size = if r.is_multiple_of(12) {
                 80 + (r >> 8) % 81
             } else {
                 12 * (1 + (r >> 8) % 4)

@@ -95,7 +95,10 @@ fn reference_rows(
     old: Option<&[usize]>,
     result: Option<&Value>,
 ) {
-    for (label, key) in [("METIS (pymetis, contig)", "metis"), ("GerryChain tree", "gerrychain")] {
+    for (label, key) in [
+        ("METIS (pymetis, contig)", "metis"),
+        ("GerryChain tree", "gerrychain"),
+    ] {
         let label = format!("{label}{name}");
         let Some(r) = result.map(|r| &r[key]) else {
             continue;
@@ -111,7 +114,9 @@ fn reference_rows(
             }
             _ => println!(
                 "| {label} | {} | failed: {} |||||||",
-                r["seconds"].as_f64().map_or("–".into(), |s| format!("{s:.3} s")),
+                r["seconds"]
+                    .as_f64()
+                    .map_or("–".into(), |s| format!("{s:.3} s")),
                 r["error"].as_str().unwrap_or("no parts")
             ),
         }
@@ -168,8 +173,19 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     println!();
     println!("| method | time | grids | in range | households | deviation | mean distance | contiguous | kept |");
     println!("|---|---|---|---|---|---|---|---|---|");
-    row("mulin (bisection + local search)", Some(median(times)), &ours, graph.total());
-    reference_rows("", &graph, range, None, refs.as_ref().ok().map(|r| &r["divide"]));
+    row(
+        "mulin (bisection + local search)",
+        Some(median(times)),
+        &ours,
+        graph.total(),
+    );
+    reference_rows(
+        "",
+        &graph,
+        range,
+        None,
+        refs.as_ref().ok().map(|r| &r["divide"]),
+    );
     println!();
     println!(
         "Re-balance 31 → 27: {} blocks, {} households; references divide afresh into 27 and \
@@ -182,7 +198,12 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|---|---|---|");
     let old_q = partition::quality(&small, range, &old, Some(&old));
     row("old division (31)", None, &old_q, small.total());
-    row("mulin rebalance", Some(rebalance_secs), &rebalanced_q, small.total());
+    row(
+        "mulin rebalance",
+        Some(rebalance_secs),
+        &rebalanced_q,
+        small.total(),
+    );
     reference_rows(
         "",
         &small,

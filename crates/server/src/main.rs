@@ -3,8 +3,8 @@
 
 mod bench;
 mod bench_geo;
-mod bench_partition;
 mod bench_import;
+mod bench_partition;
 mod bench_requests;
 mod import;
 mod settings;

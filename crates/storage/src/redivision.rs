@@ -47,8 +47,11 @@ pub trait RedivisionStore {
     async fn insert_redivision(&self, proposal: &RedivisionRecord) -> StoreResult<()>;
 
     /// One proposal of the district.
-    async fn redivision(&self, district: DistrictId, id: uuid::Uuid)
-        -> StoreResult<RedivisionRecord>;
+    async fn redivision(
+        &self,
+        district: DistrictId,
+        id: uuid::Uuid,
+    ) -> StoreResult<RedivisionRecord>;
 
     /// In one transaction: marks the proposal applied at `at` (`Conflict` if it already
     /// was), moves each compound with its buildings, entrances, households, residents and

@@ -72,7 +72,10 @@ async fn a_proposal_moves_a_compound_and_its_subtree_once_or_not_at_all() {
     let refused = store
         .apply_redivision(district, proposal.id, &[stale], test_now(), &audit)
         .await;
-    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
     assert_eq!(
         store.node(district, compound.path.id()).await.unwrap().path,
         compound.path
@@ -93,7 +96,10 @@ async fn a_proposal_moves_a_compound_and_its_subtree_once_or_not_at_all() {
     // Buildings, households and residents follow: the counts under the moved compound
     // (read through its new path) and under the new grid include them.
     assert_eq!(
-        store.counts(district, &moved.path, test_today()).await.unwrap(),
+        store
+            .counts(district, &moved.path, test_today())
+            .await
+            .unwrap(),
         before
     );
     let buildings = store

@@ -82,6 +82,13 @@ pub struct Applied {
     pub households: u64,
 }
 
+/// A proposed grid being summed up: its buildings' positions and households.
+#[derive(Default)]
+struct NewGrid {
+    points: Vec<(f64, f64)>,
+    households: u64,
+}
+
 /// The community's division as stored: grids, compounds (blocks) and buildings with their
 /// households.
 struct Division {
@@ -94,10 +101,17 @@ impl Division {
     async fn load(state: &AppState, community: &NodeRecord) -> Result<Self, WebError> {
         let nodes = state
             .store
-            .subtree(community.path.district().into(), &community.path, NodeKind::Household)
+            .subtree(
+                community.path.district().into(),
+                &community.path,
+                NodeKind::Household,
+            )
             .await?;
         let mut households: HashMap<NodeId, u64> = HashMap::new();
-        for n in nodes.iter().filter(|n| n.path.kind() == NodeKind::Household) {
+        for n in nodes
+            .iter()
+            .filter(|n| n.path.kind() == NodeKind::Household)
+        {
             if let Some(b) = n.path.at(NodeKind::Building) {
                 *households.entry(b).or_default() += 1;
             }
@@ -203,7 +217,11 @@ async fn propose(
     let mut input = Vec::new();
     let mut placed = Vec::new();
     for (idx, (b, households)) in division.buildings.iter().enumerate() {
-        let Some(&block) = b.path.at(NodeKind::Compound).and_then(|c| compound_idx.get(&c)) else {
+        let Some(&block) = b
+            .path
+            .at(NodeKind::Compound)
+            .and_then(|c| compound_idx.get(&c))
+        else {
             continue;
         };
         if *households == 0 {
@@ -257,7 +275,14 @@ async fn propose(
     let grid_name = |label: usize| -> (Option<String>, String) {
         match division.grids.get(label) {
             Some(g) => (Some(g.path.id().to_string()), g.name.clone()),
-            None => (None, format!("{}{}", tr.get("redivision.new_grid"), label + 1 - division.grids.len())),
+            None => (
+                None,
+                format!(
+                    "{}{}",
+                    tr.get("redivision.new_grid"),
+                    label + 1 - division.grids.len()
+                ),
+            ),
         }
     };
 
@@ -291,16 +316,17 @@ async fn propose(
     }
 
     // Outlines and totals of the new grids.
-    let mut members: BTreeMap<usize, (Vec<(f64, f64)>, u64, usize)> = BTreeMap::new();
+    let mut members: BTreeMap<usize, NewGrid> = BTreeMap::new();
     for (i, b) in input.iter().enumerate() {
         let entry = members.entry(new[graph.block_of_building[i]]).or_default();
-        entry.0.push((b.lon, b.lat));
-        entry.1 += u64::from(b.households);
-        entry.2 += 1;
+        entry.points.push((b.lon, b.lat));
+        entry.households += u64::from(b.households);
     }
     let features: Vec<Value> = members
         .iter()
-        .map(|(&label, (points, households, buildings))| {
+        .map(|(&label, grid)| {
+            let (points, households, buildings) =
+                (&grid.points, &grid.households, grid.points.len());
             let (id, name) = grid_name(label);
             json!({
                 "type": "Feature",
@@ -322,7 +348,10 @@ async fn propose(
         .filter(|(i, _)| old.contains(i) && !new.contains(i))
         .map(|(_, g)| json!({"id": g.path.id().to_string(), "name": g.name}))
         .collect();
-    let new_grids_needed = members.keys().filter(|&&l| l >= division.grids.len()).count();
+    let new_grids_needed = members
+        .keys()
+        .filter(|&&l| l >= division.grids.len())
+        .count();
 
     let id = uuid::Uuid::now_v7();
     let body = json!({
@@ -368,8 +397,8 @@ async fn stored(
     if record.community != community.path.id() {
         return Err(WebError::NotFound);
     }
-    let mut body: Value = serde_json::from_str(&record.body)
-        .map_err(|e| WebError::Internal(Box::new(e)))?;
+    let mut body: Value =
+        serde_json::from_str(&record.body).map_err(|e| WebError::Internal(Box::new(e)))?;
     body["applied_at"] = json!(record.applied_at.map(|t| t.to_rfc3339()));
     Ok((record, body))
 }
@@ -416,7 +445,9 @@ async fn apply(
     }
     let division = Division::load(&state, &community).await?;
     if division.fingerprint() != record.fingerprint {
-        return Err(WebError::Conflict(tr.get("redivision.error.stale").to_owned()));
+        return Err(WebError::Conflict(
+            tr.get("redivision.error.stale").to_owned(),
+        ));
     }
     let node = |v: &Value| -> Result<NodeId, WebError> {
         v.as_str()

@@ -50,7 +50,10 @@ async fn a_rebalance_is_proposed_stored_and_applied_once() {
     assert_eq!(proposal["new_grids_needed"], 0);
     let moves = proposal["moves"].as_array().unwrap();
     assert!(!moves.is_empty());
-    let moved: u64 = moves.iter().map(|m| m["households"].as_u64().unwrap()).sum();
+    let moved: u64 = moves
+        .iter()
+        .map(|m| m["households"].as_u64().unwrap())
+        .sum();
     let total = proposal["after"]["households"].as_u64().unwrap();
     assert_eq!(
         proposal["after"]["kept_households"].as_u64().unwrap() + moved,
@@ -81,7 +84,10 @@ async fn a_rebalance_is_proposed_stored_and_applied_once() {
     for m in moves {
         let building = app
             .store
-            .node(district, m["building_id"].as_str().unwrap().parse().unwrap())
+            .node(
+                district,
+                m["building_id"].as_str().unwrap().parse().unwrap(),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -113,7 +119,10 @@ async fn a_proposal_made_before_the_division_changed_is_refused() {
     assert_eq!(status, StatusCode::OK);
     let (status, body) = app.post(&admin, &apply(&second), json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert!(body["error"]["message"].as_str().unwrap().contains("过期"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("过期"),
+        "{body}"
+    );
     assert_eq!(redivisions(&app).await, 1);
 }
 
@@ -124,13 +133,21 @@ async fn bad_asks_are_refused_with_a_reason() {
     let community = app.community(0).path.id();
     let path = format!("/api/v1/communities/{community}/redivision");
     let (status, _) = app
-        .post(&admin, &path, json!({"mode": "propose", "min_households": 500, "max_households": 300}))
+        .post(
+            &admin,
+            &path,
+            json!({"mode": "propose", "min_households": 500, "max_households": 300}),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = app.post(&admin, &path, json!({"mode": "rebalance"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _) = app
-        .post(&admin, &path, json!({"mode": "rebalance", "target_count": 100000}))
+        .post(
+            &admin,
+            &path,
+            json!({"mode": "rebalance", "target_count": 100000}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
