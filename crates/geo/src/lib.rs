@@ -1,10 +1,12 @@
 //! Grid geometry for Mulin: reading boundaries ([`shape`]), checking that a community's
 //! grids tile it ([`tiling`]), routing a point to its grid fast ([`index`]), and synthetic
-//! tilings for tests and the benchmark ([`synth`]); and the "四维" grid score ([`score`]).
+//! tilings and cities for tests and the benchmarks ([`synth`]); the "四维" grid score
+//! ([`score`]); and balanced re-division of buildings into grids ([`partition`]).
 //!
 //! Pure: no I/O, no clock. Coordinates are WGS-84 longitude/latitude in degrees.
 
 pub mod index;
+pub mod partition;
 pub mod score;
 pub mod shape;
 pub mod synth;

@@ -127,6 +127,48 @@ pub fn rectangle(w: f64, s: f64, e: f64, n: f64) -> MultiPolygon<f64> {
     )])
 }
 
+/// A synthetic city for re-division tests and `mulin bench partition`: about `buildings`
+/// buildings on a lattice of street blocks (about 130 m × 110 m, corners jittered), one to
+/// four buildings per block (a block stops growing past 250 households), and households per
+/// building skewed: mostly 12–48 (walk-ups of one to four entrances), one in twelve a tower
+/// of 80–160.
+pub fn city(buildings: usize, seed: u64) -> Vec<crate::partition::Building> {
+    const BLOCK_W: f64 = 0.0015;
+    const BLOCK_H: f64 = 0.001;
+    let cols = ((buildings as f64 / 2.5).sqrt().ceil() as usize).max(1);
+    let mut out = Vec::with_capacity(buildings);
+    let mut block = 0usize;
+    while out.len() < buildings {
+        let (i, j) = ((block % cols) as f64, (block / cols) as f64);
+        let (cx, cy) = (
+            WEST + (i + 0.5 + 0.2 * noise(seed, 5, block as u64, 0)) * BLOCK_W,
+            SOUTH + (j + 0.5 + 0.2 * noise(seed, 6, block as u64, 0)) * BLOCK_H,
+        );
+        let wanted = 1 + (mix(seed ^ mix(block as u64 ^ 0x51)) % 4) as usize;
+        let mut households = 0u32;
+        for k in 0..wanted {
+            if out.len() == buildings || households > 250 {
+                break;
+            }
+            let r = mix(seed ^ mix((block * 8 + k) as u64 ^ 0xB1D));
+            let size = if r.is_multiple_of(12) {
+                80 + (r >> 8) % 81
+            } else {
+                12 * (1 + (r >> 8) % 4)
+            } as u32;
+            households += size;
+            out.push(crate::partition::Building {
+                block,
+                households: size,
+                lon: cx + 0.3 * BLOCK_W * noise(seed, 7, block as u64, k as u64),
+                lat: cy + 0.3 * BLOCK_H * noise(seed, 8, block as u64, k as u64),
+            });
+        }
+        block += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

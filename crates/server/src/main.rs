@@ -4,6 +4,7 @@
 mod bench;
 mod bench_geo;
 mod bench_import;
+mod bench_partition;
 mod bench_requests;
 mod import;
 mod keys;
@@ -174,6 +175,22 @@ enum BenchCommand {
         /// Raster cells per grid in the index (finer: fewer polygon tests, more memory).
         #[arg(long, default_value_t = mulin_geo::index::CELLS_PER_GRID)]
         cells_per_grid: f64,
+    },
+    /// Dividing a synthetic city into grids of 300–500 households and re-balancing 31
+    /// grids to 27, against METIS and GerryChain run by a Python script (no database).
+    Partition {
+        /// Buildings of the synthetic city.
+        #[arg(long, default_value_t = 20_000)]
+        buildings: usize,
+        /// Runs of our partitioner; the median time is reported.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// A Python with pymetis and gerrychain installed.
+        #[arg(long, default_value = "python3")]
+        python: std::path::PathBuf,
+        /// The reference script.
+        #[arg(long, default_value = "scripts/bench_partition_ref.py")]
+        script: std::path::PathBuf,
     },
     /// The ledger import at a size against the bulk load (needs an empty database).
     Import {
@@ -385,6 +402,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }),
             ..
         } => bench_geo::run(grids, points, runs, cells_per_grid),
+        Command::Bench {
+            what:
+                Some(BenchCommand::Partition {
+                    buildings,
+                    runs,
+                    python,
+                    script,
+                }),
+            ..
+        } => bench_partition::run(&bench_partition::Options {
+            buildings,
+            runs,
+            python,
+            script,
+        }),
         Command::Bench {
             households,
             queries,

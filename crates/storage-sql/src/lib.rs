@@ -20,6 +20,7 @@ mod id_keys;
 mod ledger;
 mod open311;
 mod outbox;
+mod redivision;
 mod requests;
 mod rows;
 mod schedule;

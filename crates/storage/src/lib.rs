@@ -18,6 +18,7 @@ mod ledger;
 mod open311;
 mod outbox;
 mod records;
+mod redivision;
 mod requests;
 mod schedule;
 mod visits;
@@ -37,6 +38,7 @@ pub use ledger::{ImportBatch, LedgerStore};
 pub use open311::*;
 pub use outbox::*;
 pub use records::*;
+pub use redivision::{CompoundMove, RedivisionRecord, RedivisionStore};
 pub use requests::*;
 pub use schedule::{CalendarYearRecord, ScheduleStore};
 pub use visits::*;
@@ -75,6 +77,7 @@ pub trait Storage:
     + LedgerStore
     + Open311Store
     + OutboxStore
+    + RedivisionStore
     + RequestStore
     + ScheduleStore
     + VisitStore

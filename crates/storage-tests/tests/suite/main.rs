@@ -25,6 +25,7 @@ mod id_keys;
 mod ledger;
 mod open311;
 mod outbox;
+mod redivision;
 mod requests;
 mod schedule;
 mod visits;

@@ -25,6 +25,7 @@ use crate::AppState;
 mod care;
 mod dashboard;
 pub mod geo;
+mod redivision;
 mod requests;
 mod schedule;
 mod visits;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(visits::routes())
         .merge(care::routes())
         .merge(audit::routes())
+        .merge(redivision::routes())
 }
 
 /// The OpenAPI document.
@@ -418,6 +420,7 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(visits::VisitsApi::openapi());
     doc.merge(care::CareApi::openapi());
     doc.merge(audit::AuditApi::openapi());
+    doc.merge(redivision::RedivisionApi::openapi());
     Json(doc)
 }
 

@@ -17,6 +17,7 @@ mod major_admission_calendar;
 mod notify;
 mod open311;
 mod pages;
+mod redivision;
 mod registry;
 mod request_pages;
 mod requests;

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Reference partitioners for `mulin bench partition`.
+
+Reads the block graph the bench writes (JSON: per case the block households, the
+adjacency lists and the grid count) and writes, per case, what METIS (pymetis, contiguous
+parts) and GerryChain (recursive spanning-tree bisection, `recursive_tree_part`) make of
+it: a part number per block and the seconds taken. The bench measures the parts with the
+same quality function it uses for its own division.
+
+Usage: bench_partition_ref.py IN.json OUT.json
+MULIN_PARTITION_REFS=metis runs METIS only (GerryChain takes many minutes at 20,000 buildings).
+Needs: pip install pymetis gerrychain (see docs/BENCHMARKS.md).
+"""
+
+import json
+import os
+import sys
+import time
+import warnings
+
+
+def metis(case):
+    import pymetis
+
+    xadj, adjncy = [0], []
+    for nbrs in case["adj"]:
+        adjncy.extend(nbrs)
+        xadj.append(len(adjncy))
+    started = time.perf_counter()
+    _, parts = pymetis.part_graph(
+        case["k"],
+        xadj=xadj,
+        adjncy=adjncy,
+        vweights=case["weight"],
+        contiguous=True,
+    )
+    return {"seconds": time.perf_counter() - started, "parts": list(parts)}
+
+
+def gerrychain(case):
+    import networkx
+    from gerrychain import Graph
+    from gerrychain.partition.initial_partition_generators import recursive_tree_part
+
+    g = networkx.Graph()
+    for i, w in enumerate(case["weight"]):
+        g.add_node(i, households=w)
+    for i, nbrs in enumerate(case["adj"]):
+        for j in nbrs:
+            if i < j:
+                g.add_edge(i, j)
+    graph = Graph.from_networkx(g)
+    k = case["k"]
+    target = sum(case["weight"]) / k
+    # The range as a tolerance around the mean grid: 300–500 around 400 is ±25%.
+    epsilon = min(target - case["min"], case["max"] - target) / target
+    started = time.perf_counter()
+    try:
+        assignment = recursive_tree_part(
+            graph, range(k), target, "households", epsilon, rng=2026
+        )
+    except Exception as failure:  # GerryChain gives up when no balanced cut exists
+        return {"seconds": time.perf_counter() - started, "error": str(failure)}
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "parts": [assignment[i] for i in range(len(case["weight"]))]}
+
+
+def main():
+    warnings.simplefilter("ignore")
+    with open(sys.argv[1]) as f:
+        cases = json.load(f)
+    wanted = os.environ.get("MULIN_PARTITION_REFS", "metis,gerrychain").split(",")
+    out = {}
+    for name, case in cases.items():
+        out[name] = {}
+        if "metis" in wanted:
+            out[name]["metis"] = metis(case)
+        if "gerrychain" in wanted:
+            out[name]["gerrychain"] = gerrychain(case)
+        print(f"{name}: done", file=sys.stderr)
+    with open(sys.argv[2], "w") as f:
+        json.dump(out, f)
+
+
+if __name__ == "__main__":
+    main()
