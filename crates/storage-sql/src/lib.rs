@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 mod geo;
+mod kpi;
 mod ledger;
 mod open311;
 mod requests;

@@ -19,6 +19,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 use tracing::instrument;
 
+use crate::kpi::apply_rollup;
 use crate::rows::{
     corrupt, extra_from_text, extra_to_text, instant, millis, uuid_text, LEVEL_COLUMNS,
 };
@@ -36,7 +37,7 @@ pub(crate) const REQUEST_COLUMNS: &str =
      external_ref, merged_into, next_due_at, seq, updated_at";
 
 /// The column holding the id of a node of `kind` in the `requests` table.
-fn request_level_column(kind: NodeKind) -> &'static str {
+pub(crate) fn request_level_column(kind: NodeKind) -> &'static str {
     LEVEL_COLUMNS
         .get(kind.level())
         .copied()
@@ -263,24 +264,6 @@ async fn insert_notifications(
     Ok(())
 }
 
-/// `AND <scope column> = … AND received_at in [from, to)`.
-fn push_tally_filter(
-    sql: &mut Sql,
-    column: &str,
-    scope: &NodePath,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) {
-    sql.push(" AND merged_into IS NULL AND ")
-        .push(column)
-        .push(" = ")
-        .bind(scope.id().to_string())
-        .push(" AND received_at >= ")
-        .bind(millis(from))
-        .push(" AND received_at < ")
-        .bind(millis(to));
-}
-
 fn limit_text(limit: Limit) -> Arg {
     Arg::from(format!("{}:{}", limit.kind().as_str(), limit.amount()))
 }
@@ -319,6 +302,7 @@ impl RequestStore for SqlStore {
         execute_in(&mut tx, &sql).await?;
         insert_events(&mut tx, request, events).await?;
         insert_notifications(&mut tx, notifications).await?;
+        apply_rollup(&mut tx, self.dialect().max_insert_args(), [(None, request)]).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -366,11 +350,11 @@ impl RequestStore for SqlStore {
             .collect()
     }
 
-    #[instrument(skip_all, fields(id = %request.id, expected_seq))]
+    #[instrument(skip_all, fields(id = %request.id, expected_seq = previous.seq))]
     async fn update_request(
         &self,
+        previous: &RequestRecord,
         request: &RequestRecord,
-        expected_seq: i64,
         events: &[RequestEvent],
         notifications: &[NotificationRecord],
     ) -> StoreResult<()> {
@@ -390,7 +374,7 @@ impl RequestStore for SqlStore {
             .push(" AND id = ")
             .bind(request.id.to_string())
             .push(" AND seq = ")
-            .bind(expected_seq);
+            .bind(previous.seq);
         let done = sql
             .query()
             .execute(&mut *tx)
@@ -406,6 +390,8 @@ impl RequestStore for SqlStore {
         }
         insert_events(&mut tx, request, events).await?;
         insert_notifications(&mut tx, notifications).await?;
+        let max_args = self.dialect().max_insert_args();
+        apply_rollup(&mut tx, max_args, [(Some(previous), request)]).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -517,65 +503,8 @@ impl RequestStore for SqlStore {
         scope: &NodePath,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        now: DateTime<Utc>,
     ) -> StoreResult<RequestTallies> {
-        let now = millis(now);
-        let column = request_level_column(scope.kind());
-        let mut sql = Sql::new("SELECT COUNT(*) AS total, ");
-        sql.push("COUNT(CASE WHEN arrived_at IS NOT NULL OR arrive_due <= ")
-            .bind(now)
-            .push(" THEN 1 END) AS arrive_decided, ")
-            .push("COUNT(CASE WHEN arrived_at <= arrive_due THEN 1 END) AS arrived_on_time, ")
-            .push("COUNT(CASE WHEN resolved_at IS NOT NULL OR resolve_due <= ")
-            .bind(now)
-            .push(" THEN 1 END) AS resolve_decided, ")
-            .push("COUNT(CASE WHEN resolved_at <= resolve_due THEN 1 END) AS resolved_on_time, ")
-            .push("COUNT(resolved_at) AS resolved, COUNT(rating) AS rated, ")
-            .push("COUNT(CASE WHEN rating >= 4 THEN 1 END) AS satisfied, ")
-            .push("CAST(COALESCE(SUM(handling_ms), 0) AS BIGINT) AS handling_sum, ")
-            .push(
-                "CAST(COALESCE(SUM(arrive_breached + resolve_breached + whistle_breached), 0) \
-                 AS BIGINT) AS breaches ",
-            )
-            .push("FROM requests WHERE district_id = ")
-            .bind(district.to_string());
-        push_tally_filter(&mut sql, column, scope, from, to);
-        let row = self.fetch_one(&sql).await?;
-        let resolved: i64 = get(&row, "resolved")?;
-        // PostgreSQL sums BIGINTs as NUMERIC, which `Any` cannot decode: the sums are cast.
-        let handling_sum: i64 = get(&row, "handling_sum")?;
-        let median = if resolved > 0 {
-            let mut med = Sql::new("SELECT handling_ms FROM requests WHERE district_id = ");
-            med.bind(district.to_string());
-            push_tally_filter(&mut med, column, scope, from, to);
-            med.push(" AND handling_ms IS NOT NULL ORDER BY handling_ms LIMIT ")
-                .bind(2 - (resolved % 2))
-                .push(" OFFSET ")
-                .bind((resolved - 1) / 2);
-            let values: Vec<i64> = self
-                .fetch_all(&med)
-                .await?
-                .iter()
-                .map(|row| get::<i64>(row, "handling_ms"))
-                .collect::<StoreResult<_>>()?;
-            let n = values.len().max(1) as f64;
-            Some(values.iter().map(|v| *v as f64).sum::<f64>() / n / 60_000.0)
-        } else {
-            None
-        };
-        Ok(RequestTallies {
-            total: get(&row, "total")?,
-            arrive_decided: get(&row, "arrive_decided")?,
-            arrived_on_time: get(&row, "arrived_on_time")?,
-            resolve_decided: get(&row, "resolve_decided")?,
-            resolved_on_time: get(&row, "resolved_on_time")?,
-            resolved,
-            rated: get(&row, "rated")?,
-            satisfied: get(&row, "satisfied")?,
-            handling_minutes_sum: handling_sum as f64 / 60_000.0,
-            handling_minutes_median: median,
-            breaches: get(&row, "breaches")?,
-        })
+        self.kpi_tallies(district, scope, from, to).await
     }
 
     async fn users_granted_at(

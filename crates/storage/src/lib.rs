@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod geo;
+pub mod kpi;
 mod ledger;
 mod open311;
 mod records;

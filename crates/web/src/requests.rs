@@ -945,7 +945,7 @@ pub async fn command(
     }
     state
         .store
-        .update_request(&next, request.seq, &events, &notes)
+        .update_request(&request, &next, &events, &notes)
         .await
         .map_err(|err| match err {
             StoreError::Conflict(_) => WebError::Invalid("request.error.concurrent"),
@@ -1072,7 +1072,7 @@ async fn breach(
     let notes = notifications(&next, &users, "breached", now);
     match state
         .store
-        .update_request(&next, request.seq, &events, &notes)
+        .update_request(&request, &next, &events, &notes)
         .await
     {
         Ok(()) => Ok(kinds.len()),
@@ -1101,7 +1101,7 @@ pub fn spawn_scheduler(state: AppState, every: Duration) -> tokio::task::JoinHan
 }
 
 /// The request KPIs of a subtree and period (MISSION B1, E1).
-#[derive(Clone, Copy, PartialEq, Debug)]
+#[derive(Clone, PartialEq, Debug)]
 pub struct RequestStats {
     /// The raw counts.
     pub tallies: RequestTallies,
@@ -1134,13 +1134,13 @@ impl RequestStats {
             _ => None,
         };
         RequestStats {
-            tallies,
-            response_rate,
             on_time_rate: ratio(tallies.resolved_on_time, tallies.resolve_decided),
-            resolution_rate,
-            satisfaction_rate,
             mean_handling_minutes: (tallies.resolved > 0)
                 .then(|| tallies.handling_minutes_sum / tallies.resolved as f64),
+            tallies,
+            response_rate,
+            resolution_rate,
+            satisfaction_rate,
             composite,
         }
     }
@@ -1162,16 +1162,15 @@ pub async fn stats(
     if to <= from {
         return Err(WebError::Invalid("request.error.period"));
     }
-    let now = state.clock.now();
     let district = auth.user.district;
     let current = state
         .store
-        .request_tallies(district, &node.path, from, to, now)
+        .request_tallies(district, &node.path, from, to)
         .await?;
     let before = from - (to - from);
     let previous = state
         .store
-        .request_tallies(district, &node.path, before, from, now)
+        .request_tallies(district, &node.path, before, from)
         .await?;
     Ok((
         RequestStats::from_tallies(current),

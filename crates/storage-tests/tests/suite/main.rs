@@ -20,6 +20,7 @@ use mulin_storage::{
 use mulin_storage_tests::{small_demo, test_now, test_today, TestDb};
 
 mod geo;
+mod kpi;
 mod ledger;
 mod open311;
 mod requests;

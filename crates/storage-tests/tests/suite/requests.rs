@@ -153,12 +153,12 @@ async fn requests_read_back_change_by_compare_and_set_and_stay_in_scope() {
         ..received(t0 + Duration::minutes(6))
     };
     store
-        .update_request(&r, 1, std::slice::from_ref(&whistled), &[])
+        .update_request(&before, &r, std::slice::from_ref(&whistled), &[])
         .await
         .unwrap();
     assert_eq!(store.request(district, r.id).await.unwrap(), r);
     let stale = store
-        .update_request(&before, 1, std::slice::from_ref(&whistled), &[])
+        .update_request(&before, &before, std::slice::from_ref(&whistled), &[])
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
     assert_eq!(store.request_events(district, r.id).await.unwrap().len(), 2);
@@ -259,6 +259,8 @@ async fn tallies_count_what_happened_in_the_period() {
             r.state.status = RequestStatus::Solved;
         } else {
             r.arrive_breached = true;
+            r.resolve_breached = true;
+            r.state.level = EscalationLevel::Community;
         }
         r.rating = match i {
             0 => Some(Rating::new(5).unwrap()),
@@ -279,9 +281,8 @@ async fn tallies_count_what_happened_in_the_period() {
         ids
     })
     .unwrap();
-    let now = t0 + Duration::hours(2);
     let t = store
-        .request_tallies(district, &community, t0, t0 + Duration::hours(1), now)
+        .request_tallies(district, &community, t0, t0 + Duration::hours(1))
         .await
         .unwrap();
     assert_eq!(t.total, 4);
@@ -294,10 +295,11 @@ async fn tallies_count_what_happened_in_the_period() {
     assert_eq!(t.satisfied, 1);
     assert!((t.handling_minutes_sum - 120.0).abs() < 1e-9);
     assert_eq!(t.handling_minutes_median, Some(40.0));
-    assert_eq!(t.breaches, 1);
+    assert_eq!(t.breaches, 2);
+    assert_eq!(t.breaches_by_level, vec![(EscalationLevel::Community, 2)]);
     // Another period, or a place elsewhere, counts nothing.
     let empty = store
-        .request_tallies(district, &community, t0 - Duration::hours(1), t0, now)
+        .request_tallies(district, &community, t0 - Duration::hours(1), t0)
         .await
         .unwrap();
     assert_eq!(empty.total, 0);

@@ -13,6 +13,7 @@ mod ledger;
 mod open311;
 mod pages;
 mod registry;
+mod request_kpis;
 mod request_pages;
 mod requests;
 mod security;

@@ -28,7 +28,7 @@ fn handlers(app: &TestApp, grid: mulin_domain::NodeId) -> (String, String) {
 }
 
 /// A building of grid `idx`.
-fn building_in_grid(app: &TestApp, idx: usize) -> String {
+pub(crate) fn building_in_grid(app: &TestApp, idx: usize) -> String {
     let grid = app.grid(idx).path.id();
     app.nodes(NodeKind::Building)
         .into_iter()
@@ -39,18 +39,18 @@ fn building_in_grid(app: &TestApp, idx: usize) -> String {
         .to_string()
 }
 
-async fn submit(app: &TestApp, token: &str, body: Value) -> Value {
+pub(crate) async fn submit(app: &TestApp, token: &str, body: Value) -> Value {
     let (status, created) = app.post(token, "/api/v1/requests", body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     created
 }
 
-async fn act(app: &TestApp, token: &str, id: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn act(app: &TestApp, token: &str, id: &str, body: Value) -> (StatusCode, Value) {
     app.post(token, &format!("/api/v1/requests/{id}/actions"), body)
         .await
 }
 
-async fn ok(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
+pub(crate) async fn ok(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
     let (status, answer) = act(app, token, id, body.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body} → {answer}");
     answer
@@ -70,7 +70,12 @@ async fn timeline(app: &TestApp, token: &str, id: &str) -> Vec<String> {
 }
 
 /// Polls until `check` holds on the request (the scheduler runs every 50 ms); bounded.
-async fn wait_for(app: &TestApp, token: &str, id: &str, check: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_for(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     for _ in 0..100 {
         let (_, detail) = app
             .get(Some(token), &format!("/api/v1/requests/{id}"))
