@@ -10,10 +10,9 @@ use mulin_domain::org::Department;
 use mulin_domain::request::RequestStatus;
 use mulin_domain::tree::NodePath;
 use mulin_storage::kpi::{
-    add_facts, day_at_or_after, intake_day, rollup_deltas, tallies_from, KpiFacts, Metric,
-    ROLLUP_KINDS,
+    add_facts, day_at_or_after, intake_day, tallies_from, KpiFacts, Metric, RollupKey, ROLLUP_KINDS,
 };
-use mulin_storage::{RequestRecord, RequestTallies, StoreResult};
+use mulin_storage::{RequestTallies, StoreResult};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
@@ -28,36 +27,36 @@ const UPSERT_HEAD: &str =
 const UPSERT_TAIL: &str = " ON CONFLICT (district_id, scope_id, day, metric) \
      DO UPDATE SET amount = request_kpis.amount + excluded.amount";
 
-/// Moves the rollup from each change's old record (none for a new request) to its new one:
-/// one multi-row upsert per `max_args` arguments, usually one statement.
-pub(crate) async fn apply_rollup<'a>(
+/// Writes rollup changes ([`rollup_deltas`]): one multi-row upsert per `max_args`
+/// arguments, usually one statement.
+pub(crate) async fn apply_rollup(
     tx: &mut Transaction<'_, Any>,
     max_args: usize,
-    changes: impl IntoIterator<Item = (Option<&'a RequestRecord>, &'a RequestRecord)>,
+    deltas: Vec<(RollupKey, i64)>,
 ) -> StoreResult<()> {
-    let changes: Vec<_> = changes.into_iter().collect();
-    let Some((_, first)) = changes.first() else {
-        return Ok(());
-    };
-    let district = first.district;
-    let deltas = rollup_deltas(changes.iter().copied());
     let per_statement = (max_args / 5).max(1);
-    for chunk in deltas.chunks(per_statement) {
-        let mut sql = Sql::new(UPSERT_HEAD);
-        for (idx, (key, amount)) in chunk.iter().enumerate() {
-            if idx > 0 {
-                sql.push(", ");
+    let statements: Vec<Sql> = deltas
+        .chunks(per_statement)
+        .map(|chunk| {
+            let mut sql = Sql::new(UPSERT_HEAD);
+            for (idx, (key, amount)) in chunk.iter().enumerate() {
+                if idx > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_row(vec![
+                    id_text(key.district),
+                    id_text(key.scope),
+                    Arg::from(key.day),
+                    Arg::from(key.metric.key()),
+                    Arg::from(*amount),
+                ]);
             }
-            sql.bind_row(vec![
-                id_text(district),
-                id_text(key.scope),
-                Arg::from(key.day),
-                Arg::from(key.metric.key()),
-                Arg::from(*amount),
-            ]);
-        }
-        sql.push(UPSERT_TAIL);
-        execute_in(tx, &sql).await?;
+            sql.push(UPSERT_TAIL);
+            sql
+        })
+        .collect();
+    for sql in &statements {
+        execute_in(tx, sql).await?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ mod geo;
 mod kpi;
 mod ledger;
 mod open311;
+mod request_batch;
 mod requests;
 mod rows;
 mod sql;

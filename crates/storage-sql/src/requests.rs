@@ -24,8 +24,9 @@ use crate::rows::{
     corrupt, extra_from_text, extra_to_text, instant, millis, uuid_text, LEVEL_COLUMNS,
 };
 use crate::sql::{get, Arg, Sql};
-use crate::store::{execute_in, id_text, parse_optional, push_page};
+use crate::store::{execute_in, id_text, insert_rows, parse_optional, push_page};
 use crate::{map_err, SqlStore};
+use mulin_storage::kpi::rollup_deltas;
 
 pub(crate) const REQUEST_COLUMNS: &str =
     "district_id, id, place_kind, street_id, community_id, grid_id, \
@@ -214,54 +215,104 @@ fn notification_from_row(row: &AnyRow) -> StoreResult<NotificationRecord> {
     })
 }
 
-async fn insert_events(
-    tx: &mut Transaction<'_, Any>,
-    request: &RequestRecord,
-    events: &[RequestEvent],
-) -> StoreResult<()> {
-    for event in events {
-        let mut sql = Sql::new(
-            "INSERT INTO request_events (district_id, request_id, seq, at, kind, actor_id, \
-             actor_name, note, data) VALUES ",
-        );
-        sql.bind_row(vec![
-            id_text(request.district),
-            id_text(request.id),
-            Arg::from(event.seq),
-            Arg::from(millis(event.at)),
-            Arg::from(event.kind.as_str()),
-            Arg::from(event.actor.map(|id| id.to_string())),
-            Arg::from(event.actor_name.clone()),
-            Arg::from(event.note.clone()),
-            Arg::from(extra_to_text(&event.data)),
-        ]);
-        execute_in(tx, &sql).await?;
-    }
-    Ok(())
+const EVENTS_HEAD: &str = "INSERT INTO request_events (district_id, request_id, seq, at, kind, \
+     actor_id, actor_name, note, data) VALUES ";
+
+const NOTIFICATIONS_HEAD: &str = "INSERT INTO notifications (district_id, id, user_id, at, kind, \
+     request_id, body, is_read) VALUES ";
+
+fn event_row(request: &RequestRecord, event: &RequestEvent) -> Vec<Arg> {
+    vec![
+        id_text(request.district),
+        id_text(request.id),
+        Arg::from(event.seq),
+        Arg::from(millis(event.at)),
+        Arg::from(event.kind.as_str()),
+        Arg::from(event.actor.map(|id| id.to_string())),
+        Arg::from(event.actor_name.clone()),
+        Arg::from(event.note.clone()),
+        Arg::from(extra_to_text(&event.data)),
+    ]
 }
 
-async fn insert_notifications(
-    tx: &mut Transaction<'_, Any>,
-    notifications: &[NotificationRecord],
-) -> StoreResult<()> {
-    for n in notifications {
-        let mut sql = Sql::new(
-            "INSERT INTO notifications (district_id, id, user_id, at, kind, request_id, body, \
-             is_read) VALUES ",
-        );
-        sql.bind_row(vec![
-            id_text(n.district),
-            id_text(n.id),
-            id_text(n.user),
-            Arg::from(millis(n.at)),
-            Arg::from(n.kind.clone()),
-            id_text(n.request),
-            Arg::from(n.text.clone()),
-            flag(n.read),
-        ]);
-        execute_in(tx, &sql).await?;
+fn notification_row(n: &NotificationRecord) -> Vec<Arg> {
+    vec![
+        id_text(n.district),
+        id_text(n.id),
+        id_text(n.user),
+        Arg::from(millis(n.at)),
+        Arg::from(n.kind.clone()),
+        id_text(n.request),
+        Arg::from(n.text.clone()),
+        flag(n.read),
+    ]
+}
+
+/// The event and notification rows of several request writes.
+pub(crate) struct TimelineRows {
+    events: Vec<Vec<Arg>>,
+    notifications: Vec<Vec<Arg>>,
+}
+
+impl TimelineRows {
+    pub(crate) fn of<'a>(
+        changes: impl IntoIterator<
+            Item = (
+                &'a RequestRecord,
+                &'a [RequestEvent],
+                &'a [NotificationRecord],
+            ),
+        >,
+    ) -> TimelineRows {
+        let mut rows = TimelineRows {
+            events: Vec::new(),
+            notifications: Vec::new(),
+        };
+        for (request, events, notifications) in changes {
+            rows.events
+                .extend(events.iter().map(|e| event_row(request, e)));
+            rows.notifications
+                .extend(notifications.iter().map(notification_row));
+        }
+        rows
     }
-    Ok(())
+
+    /// Writes them in as few multi-row statements as the argument limit allows.
+    pub(crate) async fn insert(
+        self,
+        tx: &mut Transaction<'_, Any>,
+        max_args: usize,
+    ) -> StoreResult<()> {
+        insert_rows(tx, max_args, EVENTS_HEAD, self.events.into_iter()).await?;
+        insert_rows(
+            tx,
+            max_args,
+            NOTIFICATIONS_HEAD,
+            self.notifications.into_iter(),
+        )
+        .await
+    }
+}
+
+/// `UPDATE requests SET <every column> WHERE … AND seq = <previous seq>`: the record is the
+/// whole state, so every column is rewritten from it.
+pub(crate) fn update_statement(previous: &RequestRecord, request: &RequestRecord) -> Sql {
+    let columns = REQUEST_COLUMNS.split(", ").map(str::trim);
+    let args = request_args(request);
+    let mut sql = Sql::new("UPDATE requests SET ");
+    for (idx, (column, arg)) in columns.zip(args).enumerate().skip(2) {
+        if idx > 2 {
+            sql.push(", ");
+        }
+        sql.push(column).push(" = ").bind(arg);
+    }
+    sql.push(" WHERE district_id = ")
+        .bind(request.district.to_string())
+        .push(" AND id = ")
+        .bind(request.id.to_string())
+        .push(" AND seq = ")
+        .bind(previous.seq);
+    sql
 }
 
 fn limit_text(limit: Limit) -> Arg {
@@ -300,9 +351,11 @@ impl RequestStore for SqlStore {
         let mut sql = Sql::new(&format!("INSERT INTO requests ({REQUEST_COLUMNS}) VALUES "));
         sql.bind_row(request_args(request));
         execute_in(&mut tx, &sql).await?;
-        insert_events(&mut tx, request, events).await?;
-        insert_notifications(&mut tx, notifications).await?;
-        apply_rollup(&mut tx, self.dialect().max_insert_args(), [(None, request)]).await?;
+        let max_args = self.dialect().max_insert_args();
+        TimelineRows::of([(request, events, notifications)])
+            .insert(&mut tx, max_args)
+            .await?;
+        apply_rollup(&mut tx, max_args, rollup_deltas([(None, request)])).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -359,22 +412,7 @@ impl RequestStore for SqlStore {
         notifications: &[NotificationRecord],
     ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        // Every column is rewritten from the record: the record is the whole state.
-        let columns: Vec<&str> = REQUEST_COLUMNS.split(", ").map(str::trim).collect();
-        let args = request_args(request);
-        let mut sql = Sql::new("UPDATE requests SET ");
-        for (idx, (column, arg)) in columns.iter().zip(args).enumerate().skip(2) {
-            if idx > 2 {
-                sql.push(", ");
-            }
-            sql.push(column).push(" = ").bind(arg);
-        }
-        sql.push(" WHERE district_id = ")
-            .bind(request.district.to_string())
-            .push(" AND id = ")
-            .bind(request.id.to_string())
-            .push(" AND seq = ")
-            .bind(previous.seq);
+        let sql = update_statement(previous, request);
         let done = sql
             .query()
             .execute(&mut *tx)
@@ -388,10 +426,16 @@ impl RequestStore for SqlStore {
                 request.id
             )));
         }
-        insert_events(&mut tx, request, events).await?;
-        insert_notifications(&mut tx, notifications).await?;
         let max_args = self.dialect().max_insert_args();
-        apply_rollup(&mut tx, max_args, [(Some(previous), request)]).await?;
+        TimelineRows::of([(request, events, notifications)])
+            .insert(&mut tx, max_args)
+            .await?;
+        apply_rollup(
+            &mut tx,
+            max_args,
+            rollup_deltas([(Some(previous), request)]),
+        )
+        .await?;
         tx.commit().await.map_err(map_err)
     }
 

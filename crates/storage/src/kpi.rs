@@ -247,6 +247,8 @@ impl KpiFacts {
 /// One row of rollup change: add `amount` to `metric` of node `scope` on `day`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub struct RollupKey {
+    /// Tenant.
+    pub district: mulin_domain::ids::DistrictId,
     /// A rolled-up node on the request's path.
     pub scope: mulin_domain::ids::NodeId,
     /// The intake day's start, UTC milliseconds.
@@ -267,6 +269,7 @@ pub fn rollup_deltas<'a>(
         for scope in rolled_up_nodes(&r.place) {
             for (metric, amount) in &contributions {
                 let key = RollupKey {
+                    district: r.district,
                     scope,
                     day,
                     metric: *metric,

@@ -14,6 +14,7 @@ pub mod kpi;
 mod ledger;
 mod open311;
 mod records;
+mod request_batch;
 mod requests;
 
 use async_trait::async_trait;
@@ -26,6 +27,7 @@ pub use geo::GeoStore;
 pub use ledger::{ImportBatch, LedgerStore};
 pub use open311::*;
 pub use records::*;
+pub use request_batch::{RequestBatchStore, RequestChange};
 pub use requests::*;
 
 /// What can go wrong in storage, as far as a caller can act on it.
@@ -54,7 +56,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Storage:
-    GeoStore + LedgerStore + Open311Store + RequestStore + Send + Sync + 'static
+    GeoStore + LedgerStore + Open311Store + RequestStore + RequestBatchStore + Send + Sync + 'static
 {
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;

@@ -309,3 +309,95 @@ async fn tallies_count_what_happened_in_the_period() {
     let granted = store.users_granted_at(district, grid).await.unwrap();
     assert_eq!(granted.len(), 1, "the grid worker of the first grid");
 }
+
+#[tokio::test]
+async fn a_batch_of_changes_writes_all_but_the_stale_ones_in_one_go() {
+    let (db, demo) = loaded().await;
+    let store = db.store();
+    let building = demo
+        .dataset
+        .nodes
+        .iter()
+        .find(|n| n.path.kind() == NodeKind::Building)
+        .unwrap()
+        .path;
+    let district = building.district().into();
+    let t0 = test_now();
+    let mut changes = Vec::new();
+    for i in 0..3 {
+        let r = request(building, t0 + Duration::minutes(i));
+        store
+            .insert_request(&r, &[received(r.received_at)], &[])
+            .await
+            .unwrap();
+        let mut next = r.clone();
+        next.arrive_breached = true;
+        next.state.level = EscalationLevel::Compound;
+        next.seq = 2;
+        let breached = RequestEvent {
+            seq: 2,
+            kind: EventKind::Breached,
+            ..received(t0 + Duration::minutes(11))
+        };
+        let note = NotificationRecord {
+            id: NotificationId::new_v7(),
+            district,
+            user: UserId::new_v7(),
+            at: t0 + Duration::minutes(11),
+            kind: "breached".into(),
+            request: r.id,
+            text: r.title.clone(),
+            read: false,
+        };
+        changes.push(mulin_storage::RequestChange {
+            previous: r,
+            request: next,
+            events: vec![breached],
+            notifications: vec![note],
+        });
+    }
+    // The second was changed by someone else after the scheduler read it.
+    let mut moved = changes[1].previous.clone();
+    moved.seq = 2;
+    moved.arrived_at = Some(t0 + Duration::minutes(5));
+    store
+        .update_request(&changes[1].previous, &moved, &[], &[])
+        .await
+        .unwrap();
+    let written = store.update_requests(&changes).await.unwrap();
+    assert_eq!(written, vec![true, false, true]);
+    for (change, done) in changes.iter().zip(&written) {
+        let stored = store.request(district, change.request.id).await.unwrap();
+        let events = store
+            .request_events(district, change.request.id)
+            .await
+            .unwrap();
+        let notes = store
+            .notifications(change.notifications[0].user, false, 10)
+            .await
+            .unwrap();
+        if *done {
+            assert_eq!(stored, change.request);
+            assert_eq!(events.len(), 2);
+            assert_eq!(notes.len(), 1);
+        } else {
+            assert_eq!(stored, moved);
+            assert_eq!(events.len(), 1);
+            assert!(notes.is_empty());
+        }
+    }
+    // The rollup followed exactly the written changes.
+    let t = store
+        .request_tallies(
+            district,
+            &building,
+            t0 - Duration::days(3),
+            t0 + Duration::days(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.total, 3);
+    assert_eq!(t.breaches_by_level, vec![(EscalationLevel::Compound, 2)]);
+    assert_eq!(t.arrive_decided, 3);
+    assert!(store.update_requests(&[]).await.unwrap().is_empty());
+}
