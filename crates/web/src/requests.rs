@@ -215,11 +215,12 @@ impl GrantMemo {
         district: DistrictId,
         node: NodeId,
     ) -> Result<&[(UserId, Role)], WebError> {
-        if !self.0.contains_key(&node) {
-            let granted = state.store.users_granted_at(district, node).await?;
-            self.0.insert(node, granted);
-        }
-        Ok(self.0.get(&node).map(Vec::as_slice).unwrap_or_default())
+        Ok(match self.0.entry(node) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(state.store.users_granted_at(district, node).await?)
+            }
+        })
     }
 }
 
