@@ -2,11 +2,13 @@
 
 use async_trait::async_trait;
 use mulin_storage::kpi::rollup_deltas;
-use mulin_storage::{RequestBatchStore, RequestChange, StoreResult};
+use mulin_storage::{RequestBatchStore, RequestChange, RequestEvent, RequestRecord, StoreResult};
 use tracing::instrument;
 
 use crate::kpi::apply_rollup;
-use crate::requests::{update_statement, TimelineRows};
+use crate::requests::{request_args, update_statement, TimelineRows, REQUEST_COLUMNS};
+use crate::sql::Arg;
+use crate::store::insert_rows;
 use crate::{map_err, SqlStore};
 
 #[async_trait]
@@ -44,5 +46,23 @@ impl RequestBatchStore for SqlStore {
         apply_rollup(&mut tx, max_args, deltas).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(written)
+    }
+
+    #[instrument(skip_all, fields(n = requests.len()))]
+    async fn insert_requests(
+        &self,
+        requests: &[(RequestRecord, Vec<RequestEvent>)],
+    ) -> StoreResult<()> {
+        let max_args = self.dialect().max_insert_args();
+        let rows: Vec<Vec<Arg>> = requests.iter().map(|(r, _)| request_args(r)).collect();
+        let timeline =
+            TimelineRows::of(requests.iter().map(|(r, events)| (r, &events[..], &[][..])));
+        let deltas = rollup_deltas(requests.iter().map(|(r, _)| (None, r)));
+        let head = format!("INSERT INTO requests ({REQUEST_COLUMNS}) VALUES ");
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        insert_rows(&mut tx, max_args, &head, rows.into_iter()).await?;
+        timeline.insert(&mut tx, max_args).await?;
+        apply_rollup(&mut tx, max_args, deltas).await?;
+        tx.commit().await.map_err(map_err)
     }
 }

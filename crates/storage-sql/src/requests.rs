@@ -53,7 +53,7 @@ fn flag(value: bool) -> Arg {
     Arg::from(i64::from(value))
 }
 
-fn request_args(r: &RequestRecord) -> Vec<Arg> {
+pub(crate) fn request_args(r: &RequestRecord) -> Vec<Arg> {
     let levels = r.place.levels();
     let mut args = vec![
         id_text(r.district),

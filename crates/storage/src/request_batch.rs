@@ -1,5 +1,6 @@
-//! Many request changes in one transaction: the scheduler records a batch of breaches with
-//! one commit instead of one each, so a backlog does not hold up later deadlines.
+//! Many request writes in one transaction: the scheduler records a batch of breaches with
+//! one commit instead of one each, so a backlog does not hold up later deadlines; a bulk
+//! load inserts many requests at once.
 
 use async_trait::async_trait;
 
@@ -27,4 +28,11 @@ pub trait RequestBatchStore {
     /// whose request moved on meanwhile is skipped whole. Returns, per change, whether it
     /// was written.
     async fn update_requests(&self, changes: &[RequestChange]) -> StoreResult<Vec<bool>>;
+
+    /// Stores many new requests with their events in one transaction of multi-row inserts,
+    /// the KPI rollup summed over the batch (bulk loads: hotline backfills, benchmarks).
+    async fn insert_requests(
+        &self,
+        requests: &[(RequestRecord, Vec<RequestEvent>)],
+    ) -> StoreResult<()>;
 }

@@ -400,4 +400,36 @@ async fn a_batch_of_changes_writes_all_but_the_stale_ones_in_one_go() {
     assert_eq!(t.breaches_by_level, vec![(EscalationLevel::Compound, 2)]);
     assert_eq!(t.arrive_decided, 3);
     assert!(store.update_requests(&[]).await.unwrap().is_empty());
+
+    // A bulk load lands whole, with its events, and the rollup counts it.
+    let later = t0 + Duration::days(10);
+    let bulk: Vec<_> = (0..40)
+        .map(|i| {
+            let r = request(building, later + Duration::minutes(i));
+            let first = received(r.received_at);
+            (r, vec![first])
+        })
+        .collect();
+    store.insert_requests(&bulk).await.unwrap();
+    let (last, _) = bulk.last().unwrap();
+    assert_eq!(store.request(district, last.id).await.unwrap(), *last);
+    assert_eq!(store.request_events(district, last.id).await.unwrap().len(), 1);
+    let district_path = NodePath::from_levels(NodeKind::District, {
+        let mut ids = building.levels();
+        for id in ids.iter_mut().skip(1) {
+            *id = None;
+        }
+        ids
+    })
+    .unwrap();
+    let t = store
+        .request_tallies(
+            district,
+            &district_path,
+            later - Duration::days(2),
+            later + Duration::days(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.total, 40);
 }
