@@ -489,10 +489,17 @@ pub async fn run(store: Arc<dyn Storage>, sizes: Sizes) -> anyhow::Result<()> {
     println!();
     println!("| KPI scope | period | requests counted | p50 ms | p99 ms |");
     println!("|---|---|---|---|---|");
-    // The API's default period (30 days up to now: partial days at both ends) and a year.
-    let to = clock.now() + chrono::Duration::milliseconds(1);
+    // The API's default period (30 days up to now: partial days at both ends), 30 whole
+    // days (all from the rollup), and a year.
+    let now_ish = clock.now() + chrono::Duration::milliseconds(1);
+    let midnight = mulin_storage::kpi::intake_day(now_ish);
+    let periods = [
+        ("30 days to now", now_ish, 30),
+        ("30 whole days", midnight, 30),
+        ("365 days to now", now_ish, 365),
+    ];
     for (name, scope) in [("district", district), ("one grid", grid)] {
-        for (period, days) in [("30 days", 30), ("365 days", 365)] {
+        for (period, to, days) in periods {
             let from = to - chrono::Duration::days(days);
             let mut times = Vec::new();
             let mut total = 0;
