@@ -413,7 +413,10 @@ async fn a_batch_of_changes_writes_all_but_the_stale_ones_in_one_go() {
     store.insert_requests(&bulk).await.unwrap();
     let (last, _) = bulk.last().unwrap();
     assert_eq!(store.request(district, last.id).await.unwrap(), *last);
-    assert_eq!(store.request_events(district, last.id).await.unwrap().len(), 1);
+    assert_eq!(
+        store.request_events(district, last.id).await.unwrap().len(),
+        1
+    );
     let district_path = NodePath::from_levels(NodeKind::District, {
         let mut ids = building.levels();
         for id in ids.iter_mut().skip(1) {
