@@ -216,6 +216,9 @@ enum BenchCommand {
         /// Requests falling due during the breach measurement.
         #[arg(long, default_value_t = 200)]
         due: usize,
+        /// Past requests (a year of them, every state) bulk-loaded before the KPI timing.
+        #[arg(long, default_value_t = 100_000)]
+        kpi: usize,
     },
 }
 
@@ -434,6 +437,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     clients,
                     open,
                     due,
+                    kpi,
                 }),
             ..
         } => {
@@ -443,6 +447,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 clients: clients.max(1),
                 open,
                 due: due.max(1),
+                kpi,
             };
             bench_requests::run(connect(&database).await?, sizes).await
         }

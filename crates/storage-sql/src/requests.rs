@@ -19,12 +19,14 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 use tracing::instrument;
 
+use crate::kpi::apply_rollup;
 use crate::rows::{
     corrupt, extra_from_text, extra_to_text, instant, millis, uuid_text, LEVEL_COLUMNS,
 };
 use crate::sql::{get, Arg, Sql};
-use crate::store::{execute_in, id_text, parse_optional, push_page};
+use crate::store::{execute_in, id_text, insert_rows, parse_optional, push_page};
 use crate::{map_err, SqlStore};
+use mulin_storage::kpi::rollup_deltas;
 
 pub(crate) const REQUEST_COLUMNS: &str =
     "district_id, id, place_kind, street_id, community_id, grid_id, \
@@ -36,7 +38,7 @@ pub(crate) const REQUEST_COLUMNS: &str =
      external_ref, merged_into, next_due_at, seq, updated_at";
 
 /// The column holding the id of a node of `kind` in the `requests` table.
-fn request_level_column(kind: NodeKind) -> &'static str {
+pub(crate) fn request_level_column(kind: NodeKind) -> &'static str {
     LEVEL_COLUMNS
         .get(kind.level())
         .copied()
@@ -51,7 +53,7 @@ fn flag(value: bool) -> Arg {
     Arg::from(i64::from(value))
 }
 
-fn request_args(r: &RequestRecord) -> Vec<Arg> {
+pub(crate) fn request_args(r: &RequestRecord) -> Vec<Arg> {
     let levels = r.place.levels();
     let mut args = vec![
         id_text(r.district),
@@ -217,72 +219,104 @@ fn notification_from_row(row: &AnyRow) -> StoreResult<NotificationRecord> {
     })
 }
 
-async fn insert_events(
-    tx: &mut Transaction<'_, Any>,
-    request: &RequestRecord,
-    events: &[RequestEvent],
-) -> StoreResult<()> {
-    for event in events {
-        let mut sql = Sql::new(
-            "INSERT INTO request_events (district_id, request_id, seq, at, kind, actor_id, \
-             actor_name, note, data) VALUES ",
-        );
-        sql.bind_row(vec![
-            id_text(request.district),
-            id_text(request.id),
-            Arg::from(event.seq),
-            Arg::from(millis(event.at)),
-            Arg::from(event.kind.as_str()),
-            Arg::from(event.actor.map(|id| id.to_string())),
-            Arg::from(event.actor_name.clone()),
-            Arg::from(event.note.clone()),
-            Arg::from(extra_to_text(&event.data)),
-        ]);
-        execute_in(tx, &sql).await?;
-    }
-    Ok(())
+const EVENTS_HEAD: &str = "INSERT INTO request_events (district_id, request_id, seq, at, kind, \
+     actor_id, actor_name, note, data) VALUES ";
+
+const NOTIFICATIONS_HEAD: &str = "INSERT INTO notifications (district_id, id, user_id, at, kind, \
+     request_id, body, is_read) VALUES ";
+
+fn event_row(request: &RequestRecord, event: &RequestEvent) -> Vec<Arg> {
+    vec![
+        id_text(request.district),
+        id_text(request.id),
+        Arg::from(event.seq),
+        Arg::from(millis(event.at)),
+        Arg::from(event.kind.as_str()),
+        Arg::from(event.actor.map(|id| id.to_string())),
+        Arg::from(event.actor_name.clone()),
+        Arg::from(event.note.clone()),
+        Arg::from(extra_to_text(&event.data)),
+    ]
 }
 
-async fn insert_notifications(
-    tx: &mut Transaction<'_, Any>,
-    notifications: &[NotificationRecord],
-) -> StoreResult<()> {
-    for n in notifications {
-        let mut sql = Sql::new(
-            "INSERT INTO notifications (district_id, id, user_id, at, kind, request_id, body, \
-             is_read) VALUES ",
-        );
-        sql.bind_row(vec![
-            id_text(n.district),
-            id_text(n.id),
-            id_text(n.user),
-            Arg::from(millis(n.at)),
-            Arg::from(n.kind.clone()),
-            id_text(n.request),
-            Arg::from(n.text.clone()),
-            flag(n.read),
-        ]);
-        execute_in(tx, &sql).await?;
-    }
-    Ok(())
+fn notification_row(n: &NotificationRecord) -> Vec<Arg> {
+    vec![
+        id_text(n.district),
+        id_text(n.id),
+        id_text(n.user),
+        Arg::from(millis(n.at)),
+        Arg::from(n.kind.clone()),
+        id_text(n.request),
+        Arg::from(n.text.clone()),
+        flag(n.read),
+    ]
 }
 
-/// `AND <scope column> = … AND received_at in [from, to)`.
-fn push_tally_filter(
-    sql: &mut Sql,
-    column: &str,
-    scope: &NodePath,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) {
-    sql.push(" AND merged_into IS NULL AND ")
-        .push(column)
-        .push(" = ")
-        .bind(scope.id().to_string())
-        .push(" AND received_at >= ")
-        .bind(millis(from))
-        .push(" AND received_at < ")
-        .bind(millis(to));
+/// The event and notification rows of several request writes.
+pub(crate) struct TimelineRows {
+    events: Vec<Vec<Arg>>,
+    notifications: Vec<Vec<Arg>>,
+}
+
+impl TimelineRows {
+    pub(crate) fn of<'a>(
+        changes: impl IntoIterator<
+            Item = (
+                &'a RequestRecord,
+                &'a [RequestEvent],
+                &'a [NotificationRecord],
+            ),
+        >,
+    ) -> TimelineRows {
+        let mut rows = TimelineRows {
+            events: Vec::new(),
+            notifications: Vec::new(),
+        };
+        for (request, events, notifications) in changes {
+            rows.events
+                .extend(events.iter().map(|e| event_row(request, e)));
+            rows.notifications
+                .extend(notifications.iter().map(notification_row));
+        }
+        rows
+    }
+
+    /// Writes them in as few multi-row statements as the argument limit allows.
+    pub(crate) async fn insert(
+        self,
+        tx: &mut Transaction<'_, Any>,
+        max_args: usize,
+    ) -> StoreResult<()> {
+        insert_rows(tx, max_args, EVENTS_HEAD, self.events.into_iter()).await?;
+        insert_rows(
+            tx,
+            max_args,
+            NOTIFICATIONS_HEAD,
+            self.notifications.into_iter(),
+        )
+        .await
+    }
+}
+
+/// `UPDATE requests SET <every column> WHERE … AND seq = <previous seq>`: the record is the
+/// whole state, so every column is rewritten from it.
+pub(crate) fn update_statement(previous: &RequestRecord, request: &RequestRecord) -> Sql {
+    let columns = REQUEST_COLUMNS.split(", ").map(str::trim);
+    let args = request_args(request);
+    let mut sql = Sql::new("UPDATE requests SET ");
+    for (idx, (column, arg)) in columns.zip(args).enumerate().skip(2) {
+        if idx > 2 {
+            sql.push(", ");
+        }
+        sql.push(column).push(" = ").bind(arg);
+    }
+    sql.push(" WHERE district_id = ")
+        .bind(request.district.to_string())
+        .push(" AND id = ")
+        .bind(request.id.to_string())
+        .push(" AND seq = ")
+        .bind(previous.seq);
+    sql
 }
 
 fn limit_text(limit: Limit) -> Arg {
@@ -321,9 +355,12 @@ impl RequestStore for SqlStore {
         let mut sql = Sql::new(&format!("INSERT INTO requests ({REQUEST_COLUMNS}) VALUES "));
         sql.bind_row(request_args(request));
         execute_in(&mut tx, &sql).await?;
-        insert_events(&mut tx, request, events).await?;
-        insert_notifications(&mut tx, notifications).await?;
+        let max_args = self.dialect().max_insert_args();
+        TimelineRows::of([(request, events, notifications)])
+            .insert(&mut tx, max_args)
+            .await?;
         crate::outbox::enqueue(&mut tx, request, events, notifications).await?;
+        apply_rollup(&mut tx, max_args, rollup_deltas([(None, request)])).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -371,31 +408,16 @@ impl RequestStore for SqlStore {
             .collect()
     }
 
-    #[instrument(skip_all, fields(id = %request.id, expected_seq))]
+    #[instrument(skip_all, fields(id = %request.id, expected_seq = previous.seq))]
     async fn update_request(
         &self,
+        previous: &RequestRecord,
         request: &RequestRecord,
-        expected_seq: i64,
         events: &[RequestEvent],
         notifications: &[NotificationRecord],
     ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        // Every column is rewritten from the record: the record is the whole state.
-        let columns: Vec<&str> = REQUEST_COLUMNS.split(", ").map(str::trim).collect();
-        let args = request_args(request);
-        let mut sql = Sql::new("UPDATE requests SET ");
-        for (idx, (column, arg)) in columns.iter().zip(args).enumerate().skip(2) {
-            if idx > 2 {
-                sql.push(", ");
-            }
-            sql.push(column).push(" = ").bind(arg);
-        }
-        sql.push(" WHERE district_id = ")
-            .bind(request.district.to_string())
-            .push(" AND id = ")
-            .bind(request.id.to_string())
-            .push(" AND seq = ")
-            .bind(expected_seq);
+        let sql = update_statement(previous, request);
         let done = sql
             .query()
             .execute(&mut *tx)
@@ -409,9 +431,17 @@ impl RequestStore for SqlStore {
                 request.id
             )));
         }
-        insert_events(&mut tx, request, events).await?;
-        insert_notifications(&mut tx, notifications).await?;
+        let max_args = self.dialect().max_insert_args();
+        TimelineRows::of([(request, events, notifications)])
+            .insert(&mut tx, max_args)
+            .await?;
         crate::outbox::enqueue(&mut tx, request, events, notifications).await?;
+        apply_rollup(
+            &mut tx,
+            max_args,
+            rollup_deltas([(Some(previous), request)]),
+        )
+        .await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -523,65 +553,8 @@ impl RequestStore for SqlStore {
         scope: &NodePath,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        now: DateTime<Utc>,
     ) -> StoreResult<RequestTallies> {
-        let now = millis(now);
-        let column = request_level_column(scope.kind());
-        let mut sql = Sql::new("SELECT COUNT(*) AS total, ");
-        sql.push("COUNT(CASE WHEN arrived_at IS NOT NULL OR arrive_due <= ")
-            .bind(now)
-            .push(" THEN 1 END) AS arrive_decided, ")
-            .push("COUNT(CASE WHEN arrived_at <= arrive_due THEN 1 END) AS arrived_on_time, ")
-            .push("COUNT(CASE WHEN resolved_at IS NOT NULL OR resolve_due <= ")
-            .bind(now)
-            .push(" THEN 1 END) AS resolve_decided, ")
-            .push("COUNT(CASE WHEN resolved_at <= resolve_due THEN 1 END) AS resolved_on_time, ")
-            .push("COUNT(resolved_at) AS resolved, COUNT(rating) AS rated, ")
-            .push("COUNT(CASE WHEN rating >= 4 THEN 1 END) AS satisfied, ")
-            .push("CAST(COALESCE(SUM(handling_ms), 0) AS BIGINT) AS handling_sum, ")
-            .push(
-                "CAST(COALESCE(SUM(arrive_breached + resolve_breached + whistle_breached), 0) \
-                 AS BIGINT) AS breaches ",
-            )
-            .push("FROM requests WHERE district_id = ")
-            .bind(district.to_string());
-        push_tally_filter(&mut sql, column, scope, from, to);
-        let row = self.fetch_one(&sql).await?;
-        let resolved: i64 = get(&row, "resolved")?;
-        // PostgreSQL sums BIGINTs as NUMERIC, which `Any` cannot decode: the sums are cast.
-        let handling_sum: i64 = get(&row, "handling_sum")?;
-        let median = if resolved > 0 {
-            let mut med = Sql::new("SELECT handling_ms FROM requests WHERE district_id = ");
-            med.bind(district.to_string());
-            push_tally_filter(&mut med, column, scope, from, to);
-            med.push(" AND handling_ms IS NOT NULL ORDER BY handling_ms LIMIT ")
-                .bind(2 - (resolved % 2))
-                .push(" OFFSET ")
-                .bind((resolved - 1) / 2);
-            let values: Vec<i64> = self
-                .fetch_all(&med)
-                .await?
-                .iter()
-                .map(|row| get::<i64>(row, "handling_ms"))
-                .collect::<StoreResult<_>>()?;
-            let n = values.len().max(1) as f64;
-            Some(values.iter().map(|v| *v as f64).sum::<f64>() / n / 60_000.0)
-        } else {
-            None
-        };
-        Ok(RequestTallies {
-            total: get(&row, "total")?,
-            arrive_decided: get(&row, "arrive_decided")?,
-            arrived_on_time: get(&row, "arrived_on_time")?,
-            resolve_decided: get(&row, "resolve_decided")?,
-            resolved_on_time: get(&row, "resolved_on_time")?,
-            resolved,
-            rated: get(&row, "rated")?,
-            satisfied: get(&row, "satisfied")?,
-            handling_minutes_sum: handling_sum as f64 / 60_000.0,
-            handling_minutes_median: median,
-            breaches: get(&row, "breaches")?,
-        })
+        self.kpi_tallies(district, scope, from, to).await
     }
 
     async fn users_granted_at(

@@ -14,11 +14,13 @@ mod care;
 mod floating;
 mod geo;
 mod id_keys;
+pub mod kpi;
 mod ledger;
 mod open311;
 mod outbox;
 mod records;
 mod redivision;
+mod request_batch;
 mod requests;
 mod schedule;
 mod visits;
@@ -39,6 +41,7 @@ pub use open311::*;
 pub use outbox::*;
 pub use records::*;
 pub use redivision::{CompoundMove, RedivisionRecord, RedivisionStore};
+pub use request_batch::{RequestBatchStore, RequestChange};
 pub use requests::*;
 pub use schedule::{CalendarYearRecord, ScheduleStore};
 pub use visits::*;
@@ -78,6 +81,7 @@ pub trait Storage:
     + Open311Store
     + OutboxStore
     + RedivisionStore
+    + RequestBatchStore
     + RequestStore
     + ScheduleStore
     + VisitStore

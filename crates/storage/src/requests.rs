@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use mulin_domain::deadline::{DeadlinePolicy, Severity};
+use mulin_domain::deadline::{DeadlinePolicy, EscalationLevel, Severity};
 use mulin_domain::ids::{DistrictId, NodeId, NotificationId, RequestId, UserId};
 use mulin_domain::org::Department;
 use mulin_domain::person::Phone;
@@ -175,8 +175,9 @@ pub enum RequestOrder {
     Newest,
 }
 
-/// Raw counts a KPI is computed from, for one subtree and period.
-#[derive(Clone, Copy, PartialEq, Debug, Default)]
+/// Raw counts a KPI is computed from, for one subtree and period (see [`crate::kpi`] for
+/// how each is judged).
+#[derive(Clone, PartialEq, Debug, Default)]
 pub struct RequestTallies {
     /// Requests received in the period.
     pub total: i64,
@@ -200,6 +201,10 @@ pub struct RequestTallies {
     pub handling_minutes_median: Option<f64>,
     /// Breaches recorded (arrive, resolve, whistle).
     pub breaches: i64,
+    /// Breaches by the escalation level their request stands at, lowest level first.
+    pub breaches_by_level: Vec<(EscalationLevel, i64)>,
+    /// Whistle acknowledgements missed, by department.
+    pub breaches_by_department: Vec<(Department, i64)>,
 }
 
 /// Requests, their timelines and notifications.
@@ -231,11 +236,12 @@ pub trait RequestStore {
     ) -> StoreResult<Vec<RequestEvent>>;
 
     /// Writes a changed request, its new events and notifications in one transaction, if
-    /// its stored `seq` is still `expected_seq`; otherwise `Conflict` and nothing is written.
+    /// it is still stored as `previous` (checked by `seq`); otherwise `Conflict` and nothing
+    /// is written. The KPI rollup moves from `previous` to `request` in the same transaction.
     async fn update_request(
         &self,
+        previous: &RequestRecord,
         request: &RequestRecord,
-        expected_seq: i64,
         events: &[RequestEvent],
         notifications: &[NotificationRecord],
     ) -> StoreResult<()>;
@@ -265,15 +271,14 @@ pub trait RequestStore {
         -> StoreResult<Vec<RequestRecord>>;
 
     /// The counts behind the request KPIs of a subtree, for requests received in
-    /// `[from, to)`, with deadlines judged as of `now`. Duplicates merged into another
-    /// request are not counted.
+    /// `[from, to)`: whole days from the rollup, the rest from the requests themselves.
+    /// Duplicates merged into another request are not counted.
     async fn request_tallies(
         &self,
         district: DistrictId,
         scope: &NodePath,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        now: DateTime<Utc>,
     ) -> StoreResult<RequestTallies>;
 
     /// Accounts granted a role exactly at `node` (whom to notify at a level).

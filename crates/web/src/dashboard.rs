@@ -17,11 +17,11 @@ pub const MAX_DAYS: i64 = 92;
 const CHINA: i32 = 8 * 3600;
 
 /// One day's figures.
-#[derive(Clone, Copy, PartialEq, Debug)]
+#[derive(Clone, PartialEq, Debug)]
 pub struct DayStats {
     /// The day in China.
     pub date: NaiveDate,
-    /// Its KPIs (requests received that day, deadlines judged as of now).
+    /// Its KPIs (requests received that day).
     pub stats: RequestStats,
 }
 
@@ -66,12 +66,11 @@ pub async fn daily(
     if to <= from || to - from > chrono::Duration::days(MAX_DAYS) {
         return Err(WebError::Invalid("dashboard.error.period"));
     }
-    let now = state.clock.now();
     let mut out = Vec::new();
     for (date, start, end) in days(from, to) {
         let tallies = state
             .store
-            .request_tallies(district, &node.path, start, end, now)
+            .request_tallies(district, &node.path, start, end)
             .await?;
         out.push(DayStats {
             date,

@@ -2,6 +2,7 @@
 //! scheduler and the KPI figures. The API, the pages and Open311 all come through here, so
 //! the policy is asked in one place and every change lands with its timeline event.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -15,8 +16,8 @@ use mulin_domain::request::{
 };
 use mulin_domain::tree::{NodeKind, NodePath};
 use mulin_storage::{
-    LonLat, NotificationRecord, Page, Place, RequestEvent, RequestFilter, RequestRecord,
-    RequestTallies, StoreError,
+    LonLat, NotificationRecord, Page, Place, RequestChange, RequestEvent, RequestFilter,
+    RequestRecord, RequestTallies, StoreError,
 };
 
 use crate::auth::AuthUser;
@@ -203,11 +204,32 @@ pub async fn locate(
     Err(WebError::Invalid("request.error.place"))
 }
 
+/// Who is granted what at a node, looked up once per node while it is kept.
+#[derive(Default)]
+struct GrantMemo(HashMap<NodeId, Vec<(UserId, Role)>>);
+
+impl GrantMemo {
+    async fn at(
+        &mut self,
+        state: &AppState,
+        district: DistrictId,
+        node: NodeId,
+    ) -> Result<&[(UserId, Role)], WebError> {
+        Ok(match self.0.entry(node) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(state.store.users_granted_at(district, node).await?)
+            }
+        })
+    }
+}
+
 /// Users to tell about a request at `level`: those granted a working role at that level's
 /// node on the request's path or, when nobody is, at the next level up the ladder (and
 /// finally the district).
 async fn recipients(
     state: &AppState,
+    granted: &mut GrantMemo,
     district: DistrictId,
     place: &NodePath,
     level: EscalationLevel,
@@ -219,18 +241,17 @@ async fn recipients(
         let Some(node) = place.at(kind) else {
             continue;
         };
-        let mut users: Vec<UserId> = state
-            .store
-            .users_granted_at(district, node)
+        let mut users: Vec<UserId> = granted
+            .at(state, district, node)
             .await?
-            .into_iter()
+            .iter()
             .filter(|(_, role)| {
                 matches!(
                     role,
                     Role::GridWorker | Role::CommunityStaff | Role::StreetAdmin | Role::Admin
                 )
             })
-            .map(|(user, _)| user)
+            .map(|(user, _)| *user)
             .collect();
         users.dedup();
         if !users.is_empty() {
@@ -518,7 +539,14 @@ pub async fn take_in(
             vec![("level", level.as_str().to_owned())],
         ));
     }
-    let users = recipients(state, district, &record.place, level).await?;
+    let users = recipients(
+        state,
+        &mut GrantMemo::default(),
+        district,
+        &record.place,
+        level,
+    )
+    .await?;
     let kind = match (routed, admission_pending) {
         (true, _) => "dispatched",
         (false, true) => "admission_pending",
@@ -1039,7 +1067,14 @@ pub async fn command(
     next.updated_at = now;
     let mut notes = Vec::new();
     if let Some((level, kind)) = notify {
-        let users = recipients(state, request.district, &next.place, level).await?;
+        let users = recipients(
+            state,
+            &mut GrantMemo::default(),
+            request.district,
+            &next.place,
+            level,
+        )
+        .await?;
         notes = notifications(&next, &users, kind, now);
     }
     if let (Command::Whistle { .. }, Some(liaison)) = (&command, next.whistle_liaison) {
@@ -1047,7 +1082,7 @@ pub async fn command(
     }
     state
         .store
-        .update_request(&next, request.seq, &events, &notes)
+        .update_request(&request, &next, &events, &notes)
         .await
         .map_err(|err| match err {
             StoreError::Conflict(_) => WebError::Invalid("request.error.concurrent"),
@@ -1109,9 +1144,25 @@ pub async fn sweep(state: &AppState, now: DateTime<Utc>) -> Result<usize, WebErr
     for _ in 0..MAX_BATCHES {
         let due = state.store.due_requests(now, BATCH).await?;
         let n = due.len();
+        // The same few nodes' holders are told about most of a batch: looked up once.
+        let mut granted = GrantMemo::default();
+        let mut changes = Vec::with_capacity(n);
+        let mut counts = Vec::with_capacity(n);
         for request in due {
-            recorded += breach(state, request, now).await?;
+            if let Some((change, breaches)) = breach(state, &mut granted, request, now).await? {
+                changes.push(change);
+                counts.push(breaches);
+            }
         }
+        // One transaction for the batch; a request changed since it was read is skipped
+        // and looked at again on the next pass.
+        let written = state.store.update_requests(&changes).await?;
+        recorded += counts
+            .iter()
+            .zip(written)
+            .filter(|(_, done)| *done)
+            .map(|(count, _)| count)
+            .sum::<usize>();
         if n < BATCH as usize {
             break;
         }
@@ -1119,14 +1170,16 @@ pub async fn sweep(state: &AppState, now: DateTime<Utc>) -> Result<usize, WebErr
     Ok(recorded)
 }
 
+/// The breach a due request records: the change to write and how many deadlines it misses.
 async fn breach(
     state: &AppState,
+    granted: &mut GrantMemo,
     request: RequestRecord,
     now: DateTime<Utc>,
-) -> Result<usize, WebError> {
+) -> Result<Option<(RequestChange, usize)>, WebError> {
     let kinds = request.pending().breached_at(now);
     if kinds.is_empty() {
-        return Ok(0);
+        return Ok(None);
     }
     let system = ActorInfo::system();
     let mut next = request.clone();
@@ -1180,18 +1233,17 @@ async fn breach(
     } else {
         EscalationLevel::Community
     };
-    let users = recipients(state, request.district, &next.place, notify_level).await?;
-    let notes = notifications(&next, &users, "breached", now);
-    match state
-        .store
-        .update_request(&next, request.seq, &events, &notes)
-        .await
-    {
-        Ok(()) => Ok(kinds.len()),
-        // Changed since it was read: the next pass sees the new state.
-        Err(StoreError::Conflict(_)) => Ok(0),
-        Err(other) => Err(other.into()),
-    }
+    let users = recipients(state, granted, request.district, &next.place, notify_level).await?;
+    let notifications = notifications(&next, &users, "breached", now);
+    Ok(Some((
+        RequestChange {
+            previous: request,
+            request: next,
+            events,
+            notifications,
+        },
+        kinds.len(),
+    )))
 }
 
 /// Runs [`sweep`] every `every` until the process ends. Errors are logged and the loop goes
@@ -1213,7 +1265,7 @@ pub fn spawn_scheduler(state: AppState, every: Duration) -> tokio::task::JoinHan
 }
 
 /// The request KPIs of a subtree and period (MISSION B1, E1).
-#[derive(Clone, Copy, PartialEq, Debug)]
+#[derive(Clone, PartialEq, Debug)]
 pub struct RequestStats {
     /// The raw counts.
     pub tallies: RequestTallies,
@@ -1246,13 +1298,13 @@ impl RequestStats {
             _ => None,
         };
         RequestStats {
-            tallies,
-            response_rate,
             on_time_rate: ratio(tallies.resolved_on_time, tallies.resolve_decided),
-            resolution_rate,
-            satisfaction_rate,
             mean_handling_minutes: (tallies.resolved > 0)
                 .then(|| tallies.handling_minutes_sum / tallies.resolved as f64),
+            tallies,
+            response_rate,
+            resolution_rate,
+            satisfaction_rate,
             composite,
         }
     }
@@ -1274,16 +1326,15 @@ pub async fn stats(
     if to <= from {
         return Err(WebError::Invalid("request.error.period"));
     }
-    let now = state.clock.now();
     let district = auth.user.district;
     let current = state
         .store
-        .request_tallies(district, &node.path, from, to, now)
+        .request_tallies(district, &node.path, from, to)
         .await?;
     let before = from - (to - from);
     let previous = state
         .store
-        .request_tallies(district, &node.path, before, from, now)
+        .request_tallies(district, &node.path, before, from)
         .await?;
     Ok((
         RequestStats::from_tallies(current),

@@ -22,6 +22,7 @@ use mulin_storage_tests::{small_demo, test_now, test_today, TestDb};
 mod audit;
 mod geo;
 mod id_keys;
+mod kpi;
 mod ledger;
 mod open311;
 mod outbox;

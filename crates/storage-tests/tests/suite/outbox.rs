@@ -96,8 +96,10 @@ async fn notifications_reach_the_outbox_with_their_change_once_per_subscription(
     // A refused change (stale seq) queues nothing.
     let mut next = record.clone();
     next.seq = 2;
+    let mut stale = record.clone();
+    stale.seq = 7;
     let refused = store
-        .update_request(&next, 7, &[], &[note(&next, "escalated")])
+        .update_request(&stale, &next, &[], &[note(&next, "escalated")])
         .await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))));
     assert_eq!(
@@ -224,8 +226,10 @@ async fn a_hotline_callback_queues_the_timeline_so_far_and_every_change_after() 
         data: vec![("status".into(), "solved".into())],
         ..received(now + Duration::minutes(20))
     };
+    let stored = store.request(record.district, record.id).await.unwrap();
+    assert_eq!(stored.seq, 2);
     store
-        .update_request(&solved, 2, std::slice::from_ref(&event), &[])
+        .update_request(&stored, &solved, std::slice::from_ref(&event), &[])
         .await
         .unwrap();
     let queued = store.deliveries(district, record.id).await.unwrap();

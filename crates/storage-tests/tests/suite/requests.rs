@@ -155,12 +155,12 @@ async fn requests_read_back_change_by_compare_and_set_and_stay_in_scope() {
         ..received(t0 + Duration::minutes(6))
     };
     store
-        .update_request(&r, 1, std::slice::from_ref(&whistled), &[])
+        .update_request(&before, &r, std::slice::from_ref(&whistled), &[])
         .await
         .unwrap();
     assert_eq!(store.request(district, r.id).await.unwrap(), r);
     let stale = store
-        .update_request(&before, 1, std::slice::from_ref(&whistled), &[])
+        .update_request(&before, &before, std::slice::from_ref(&whistled), &[])
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
     assert_eq!(store.request_events(district, r.id).await.unwrap().len(), 2);
@@ -261,6 +261,8 @@ async fn tallies_count_what_happened_in_the_period() {
             r.state.status = RequestStatus::Solved;
         } else {
             r.arrive_breached = true;
+            r.resolve_breached = true;
+            r.state.level = EscalationLevel::Community;
         }
         r.rating = match i {
             0 => Some(Rating::new(5).unwrap()),
@@ -281,9 +283,8 @@ async fn tallies_count_what_happened_in_the_period() {
         ids
     })
     .unwrap();
-    let now = t0 + Duration::hours(2);
     let t = store
-        .request_tallies(district, &community, t0, t0 + Duration::hours(1), now)
+        .request_tallies(district, &community, t0, t0 + Duration::hours(1))
         .await
         .unwrap();
     assert_eq!(t.total, 4);
@@ -296,10 +297,11 @@ async fn tallies_count_what_happened_in_the_period() {
     assert_eq!(t.satisfied, 1);
     assert!((t.handling_minutes_sum - 120.0).abs() < 1e-9);
     assert_eq!(t.handling_minutes_median, Some(40.0));
-    assert_eq!(t.breaches, 1);
+    assert_eq!(t.breaches, 2);
+    assert_eq!(t.breaches_by_level, vec![(EscalationLevel::Community, 2)]);
     // Another period, or a place elsewhere, counts nothing.
     let empty = store
-        .request_tallies(district, &community, t0 - Duration::hours(1), t0, now)
+        .request_tallies(district, &community, t0 - Duration::hours(1), t0)
         .await
         .unwrap();
     assert_eq!(empty.total, 0);
@@ -308,4 +310,131 @@ async fn tallies_count_what_happened_in_the_period() {
     let grid = building.at(NodeKind::Grid).unwrap();
     let granted = store.users_granted_at(district, grid).await.unwrap();
     assert_eq!(granted.len(), 1, "the grid worker of the first grid");
+}
+
+#[tokio::test]
+async fn a_batch_of_changes_writes_all_but_the_stale_ones_in_one_go() {
+    let (db, demo) = loaded().await;
+    let store = db.store();
+    let building = demo
+        .dataset
+        .nodes
+        .iter()
+        .find(|n| n.path.kind() == NodeKind::Building)
+        .unwrap()
+        .path;
+    let district = building.district().into();
+    let t0 = test_now();
+    let mut changes = Vec::new();
+    for i in 0..3 {
+        let r = request(building, t0 + Duration::minutes(i));
+        store
+            .insert_request(&r, &[received(r.received_at)], &[])
+            .await
+            .unwrap();
+        let mut next = r.clone();
+        next.arrive_breached = true;
+        next.state.level = EscalationLevel::Compound;
+        next.seq = 2;
+        let breached = RequestEvent {
+            seq: 2,
+            kind: EventKind::Breached,
+            ..received(t0 + Duration::minutes(11))
+        };
+        let note = NotificationRecord {
+            id: NotificationId::new_v7(),
+            district,
+            user: UserId::new_v7(),
+            at: t0 + Duration::minutes(11),
+            kind: "breached".into(),
+            request: r.id,
+            text: r.title.clone(),
+            read: false,
+        };
+        changes.push(mulin_storage::RequestChange {
+            previous: r,
+            request: next,
+            events: vec![breached],
+            notifications: vec![note],
+        });
+    }
+    // The second was changed by someone else after the scheduler read it.
+    let mut moved = changes[1].previous.clone();
+    moved.seq = 2;
+    moved.arrived_at = Some(t0 + Duration::minutes(5));
+    store
+        .update_request(&changes[1].previous, &moved, &[], &[])
+        .await
+        .unwrap();
+    let written = store.update_requests(&changes).await.unwrap();
+    assert_eq!(written, vec![true, false, true]);
+    for (change, done) in changes.iter().zip(&written) {
+        let stored = store.request(district, change.request.id).await.unwrap();
+        let events = store
+            .request_events(district, change.request.id)
+            .await
+            .unwrap();
+        let notes = store
+            .notifications(change.notifications[0].user, false, 10)
+            .await
+            .unwrap();
+        if *done {
+            assert_eq!(stored, change.request);
+            assert_eq!(events.len(), 2);
+            assert_eq!(notes.len(), 1);
+        } else {
+            assert_eq!(stored, moved);
+            assert_eq!(events.len(), 1);
+            assert!(notes.is_empty());
+        }
+    }
+    // The rollup followed exactly the written changes.
+    let t = store
+        .request_tallies(
+            district,
+            &building,
+            t0 - Duration::days(3),
+            t0 + Duration::days(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.total, 3);
+    assert_eq!(t.breaches_by_level, vec![(EscalationLevel::Compound, 2)]);
+    assert_eq!(t.arrive_decided, 3);
+    assert!(store.update_requests(&[]).await.unwrap().is_empty());
+
+    // A bulk load lands whole, with its events, and the rollup counts it.
+    let later = t0 + Duration::days(10);
+    let bulk: Vec<_> = (0..40)
+        .map(|i| {
+            let r = request(building, later + Duration::minutes(i));
+            let first = received(r.received_at);
+            (r, vec![first])
+        })
+        .collect();
+    store.insert_requests(&bulk).await.unwrap();
+    let (last, _) = bulk.last().unwrap();
+    assert_eq!(store.request(district, last.id).await.unwrap(), *last);
+    assert_eq!(
+        store.request_events(district, last.id).await.unwrap().len(),
+        1
+    );
+    let district_path = NodePath::from_levels(NodeKind::District, {
+        let mut ids = building.levels();
+        for id in ids.iter_mut().skip(1) {
+            *id = None;
+        }
+        ids
+    })
+    .unwrap();
+    let t = store
+        .request_tallies(
+            district,
+            &district_path,
+            later - Duration::days(2),
+            later + Duration::days(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.total, 40);
 }

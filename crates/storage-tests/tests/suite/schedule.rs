@@ -112,7 +112,7 @@ async fn a_requests_major_step_and_admission_read_back() {
     let mut event = received(test_now());
     event.seq = next.seq;
     store
-        .update_request(&next, back.seq, &[event], &[])
+        .update_request(&back, &next, &[event], &[])
         .await
         .unwrap();
     assert_eq!(

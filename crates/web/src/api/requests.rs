@@ -2,6 +2,8 @@
 //! notifications and the service catalogue. Every handler calls [`crate::requests`], which
 //! asks the policy.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -347,6 +349,11 @@ pub struct PeriodStats {
     pub median_handling_minutes: Option<f64>,
     /// Deadlines missed.
     pub breaches: i64,
+    /// Deadlines missed, by the escalation level (`grid`, `compound`, `community`, `street`)
+    /// their request stands at; levels without breaches are left out.
+    pub breaches_by_level: BTreeMap<String, i64>,
+    /// Whistle acknowledgements missed, by department code; departments without are left out.
+    pub breaches_by_department: BTreeMap<String, i64>,
     /// "三率" composite (30% response, 35% resolution, 35% satisfaction).
     pub composite: Option<f64>,
     /// Requests solved.
@@ -380,6 +387,16 @@ fn period(stats: &RequestStats, from: DateTime<Utc>, to: DateTime<Utc>) -> Perio
         mean_handling_minutes: stats.mean_handling_minutes,
         median_handling_minutes: t.handling_minutes_median,
         breaches: t.breaches,
+        breaches_by_level: t
+            .breaches_by_level
+            .iter()
+            .map(|(level, n)| (level.as_str().to_owned(), *n))
+            .collect(),
+        breaches_by_department: t
+            .breaches_by_department
+            .iter()
+            .map(|(dept, n)| (dept.as_str().to_owned(), *n))
+            .collect(),
         composite: stats.composite,
         resolved: t.resolved,
         rated: t.rated,

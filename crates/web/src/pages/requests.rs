@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, FixedOffset, Utc};
+use mulin_domain::deadline::EscalationLevel;
 use mulin_domain::ids::{NodeId, RequestId};
 use mulin_domain::org::Department;
 use mulin_domain::policy::{Action, Role};
@@ -647,6 +648,14 @@ struct StatsQuery {
     days: Option<i64>,
 }
 
+/// The count kept for `key` (none kept: zero).
+fn count_of<K: PartialEq>(counts: &[(K, i64)], key: K) -> i64 {
+    counts
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(0, |(_, n)| *n)
+}
+
 fn percent(rate: Option<f64>) -> String {
     rate.map(|r| format!("{:.1}%", r * 100.0))
         .unwrap_or_else(|| "—".into())
@@ -700,7 +709,7 @@ async fn view_stats_get(
         }),
         ("stats.breaches", |s| s.tallies.breaches.to_string()),
     ];
-    let figures = rows
+    let mut figures: Vec<Figure> = rows
         .iter()
         .map(|(key, f)| Figure {
             label: l.t.get(key).to_owned(),
@@ -708,6 +717,38 @@ async fn view_stats_get(
             before: f(&before),
         })
         .collect();
+    for level in EscalationLevel::ALL.iter().copied() {
+        figures.push(Figure {
+            label: format!(
+                "{} · {}",
+                l.t.get("stats.breaches_at_level"),
+                l.t.get(&format!("level.{level}"))
+            ),
+            now: count_of(&now.tallies.breaches_by_level, level).to_string(),
+            before: count_of(&before.tallies.breaches_by_level, level).to_string(),
+        });
+    }
+    // Only the departments that missed a whistle in either period: most never do.
+    let mut departments: Vec<Department> = now
+        .tallies
+        .breaches_by_department
+        .iter()
+        .chain(&before.tallies.breaches_by_department)
+        .map(|(d, _)| *d)
+        .collect();
+    departments.sort();
+    departments.dedup();
+    for dept in departments {
+        figures.push(Figure {
+            label: format!(
+                "{} · {}",
+                l.t.get("stats.breaches_of_department"),
+                l.t.get(&format!("department.{dept}"))
+            ),
+            now: count_of(&now.tallies.breaches_by_department, dept).to_string(),
+            before: count_of(&before.tallies.breaches_by_department, dept).to_string(),
+        });
+    }
     let chart = dashboard::chart_json(&state, &user.auth, &node, (from, to), (&now, &before), &l.t)
         .await
         .map_err(with_lang(lang))?;

@@ -19,6 +19,7 @@ mod open311;
 mod pages;
 mod redivision;
 mod registry;
+mod request_kpis;
 mod request_pages;
 mod requests;
 mod security;

@@ -70,7 +70,12 @@ pub(crate) async fn timeline(app: &TestApp, token: &str, id: &str) -> Vec<String
 }
 
 /// Polls until `check` holds on the request (the scheduler runs every 50 ms); bounded.
-async fn wait_for(app: &TestApp, token: &str, id: &str, check: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_for(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     for _ in 0..100 {
         let (_, detail) = app
             .get(Some(token), &format!("/api/v1/requests/{id}"))
