@@ -54,7 +54,7 @@ async fn breaches_are_counted_by_level_and_by_department() {
         &app,
         &w,
         json!({"service_code": "water_supply", "description": "主管道破裂停水",
-               "address_node_id": building, "severity": "major"}),
+               "address_node_id": building, "severity": "complex"}),
     )
     .await;
     let whistled = whistled["id"].as_str().unwrap().to_owned();
