@@ -17,6 +17,7 @@ pub mod org;
 pub mod person;
 pub mod policy;
 pub mod request;
+pub mod station;
 pub mod tree;
 
 pub use ids::{DistrictId, NodeId, ResidentId, UserId};

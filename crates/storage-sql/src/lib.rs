@@ -13,6 +13,7 @@
 
 mod geo;
 mod ledger;
+mod map;
 mod open311;
 mod requests;
 mod rows;

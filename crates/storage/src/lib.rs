@@ -11,6 +11,7 @@
 
 mod geo;
 mod ledger;
+mod map;
 mod open311;
 mod records;
 mod requests;
@@ -23,6 +24,7 @@ use mulin_domain::tree::NodePath;
 
 pub use geo::GeoStore;
 pub use ledger::{ImportBatch, LedgerStore};
+pub use map::{MapStore, StationRecord};
 pub use open311::*;
 pub use records::*;
 pub use requests::*;
@@ -53,7 +55,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Mulin keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Storage:
-    GeoStore + LedgerStore + Open311Store + RequestStore + Send + Sync + 'static
+    GeoStore + LedgerStore + MapStore + Open311Store + RequestStore + Send + Sync + 'static
 {
     /// Which database this is (`sqlite` or `postgres`), for banners and benchmarks.
     fn backend_name(&self) -> &'static str;

@@ -21,6 +21,7 @@ use mulin_storage_tests::{small_demo, test_now, test_today, TestDb};
 
 mod geo;
 mod ledger;
+mod map;
 mod open311;
 mod requests;
 
