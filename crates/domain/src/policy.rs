@@ -61,6 +61,13 @@ pub enum Action {
     /// Import a ledger (Excel) into the registry: creates places inside compounds and
     /// writes residents in bulk.
     ImportRegistry,
+    /// See the map: grids with their figures, buildings, open requests, service stations
+    /// and the service circle.
+    ViewMap,
+    /// Record and remove a community's service stations.
+    ManageStations,
+    /// Set the district's grid rules (score thresholds, the service-circle walk).
+    SetGridRules,
 }
 
 impl Role {
@@ -91,6 +98,9 @@ impl Role {
             ManageRequests => matches!(self, Admin | StreetAdmin | CommunityStaff),
             EditGrids => matches!(self, Admin | StreetAdmin | CommunityStaff),
             ImportRegistry => matches!(self, Admin | CommunityStaff | GridWorker),
+            ViewMap => matches!(self, Admin | StreetAdmin | CommunityStaff | GridWorker),
+            ManageStations => matches!(self, Admin | StreetAdmin | CommunityStaff),
+            SetGridRules => matches!(self, Admin),
         }
     }
 

@@ -502,6 +502,15 @@ async fn generate_demo(
         .await
         .context("cannot write the demo district")?;
     store.mark_demo().await?;
+    for station in &demo.stations {
+        let audit = cli_entry(
+            station.district,
+            "station.create",
+            ("station", station.id.to_string()),
+            station.name.clone(),
+        );
+        store.insert_station(station, &audit).await?;
+    }
     let district = demo.dataset.nodes.first().map(|node| node.path.id());
     if let Some(district) = district {
         let detail = format!(
@@ -547,6 +556,7 @@ async fn serve(
         login_per_minute_per_user: file
             .login_per_minute_per_user
             .unwrap_or(defaults.login_per_minute_per_user),
+        map: file.map.clone(),
     };
     let state = AppState::new(store.clone(), Arc::new(SystemClock), web_settings, is_demo);
     // Deadlines fire while the server runs; a restart picks up whatever fell due meanwhile.
@@ -847,18 +857,28 @@ async fn audit_cli(
     detail: String,
 ) -> anyhow::Result<()> {
     store
-        .append_audit(&mulin_storage::AuditEntry {
-            id: uuid::Uuid::now_v7(),
-            district,
-            at: SystemClock.now(),
-            user_id: None,
-            username: "mulin-cli".into(),
-            action: action.into(),
-            target_kind: target.0.into(),
-            target_id: target.1,
-            ip: None,
-            detail,
-        })
+        .append_audit(&cli_entry(district, action, target, detail))
         .await?;
     Ok(())
+}
+
+/// An audit record of something done from the command line.
+fn cli_entry(
+    district: mulin_domain::ids::DistrictId,
+    action: &str,
+    target: (&str, String),
+    detail: String,
+) -> mulin_storage::AuditEntry {
+    mulin_storage::AuditEntry {
+        id: uuid::Uuid::now_v7(),
+        district,
+        at: SystemClock.now(),
+        user_id: None,
+        username: "mulin-cli".into(),
+        action: action.into(),
+        target_kind: target.0.into(),
+        target_id: target.1,
+        ip: None,
+        detail,
+    }
 }

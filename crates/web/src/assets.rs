@@ -20,6 +20,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         JS,
         include_bytes!("../assets/swagger-init.js"),
     ),
+    ("/assets/map.js", JS, include_bytes!("../assets/map.js")),
     (
         "/assets/countdown.js",
         JS,

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod error;
 pub mod grids;
 pub mod i18n;
+pub mod map;
 mod middleware;
 pub mod open311;
 pub mod pages;
@@ -41,6 +42,8 @@ pub struct WebSettings {
     pub login_per_minute_per_ip: u32,
     /// Login attempts allowed per minute for one username.
     pub login_per_minute_per_user: u32,
+    /// The map's tiles (none by default).
+    pub map: map::MapSettings,
 }
 
 impl WebSettings {
@@ -51,6 +54,7 @@ impl WebSettings {
             secure_cookies: false,
             login_per_minute_per_ip: 20,
             login_per_minute_per_user: 5,
+            map: map::MapSettings::default(),
         }
     }
 }

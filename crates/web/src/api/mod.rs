@@ -22,6 +22,7 @@ use crate::views::{CountsView, NodeView, ResidentView};
 use crate::AppState;
 
 pub mod geo;
+mod map;
 mod requests;
 
 /// The API's routes (mounted at `/api/v1`).
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(requests::routes())
         .merge(geo::routes())
         .merge(ledger::routes())
+        .merge(map::routes())
 }
 
 /// The OpenAPI document.
@@ -402,6 +404,7 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(requests::RequestsApi::openapi());
     doc.merge(geo::GeoApi::openapi());
     doc.merge(ledger::LedgerApi::openapi());
+    doc.merge(map::MapApi::openapi());
     Json(doc)
 }
 

@@ -23,6 +23,7 @@ use crate::i18n::{Lang, Tr};
 use crate::views::{CountsView, Disclosure, ResidentView};
 use crate::AppState;
 
+mod map;
 mod requests;
 
 /// The page routes.
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/search", get(view_search_get))
         .route("/audit", get(view_audit_get))
         .merge(requests::routes())
+        .merge(map::routes())
 }
 
 /// What every page's frame needs.
@@ -51,6 +53,7 @@ pub struct Layout {
     display_name: String,
     can_search: bool,
     can_audit: bool,
+    can_map: bool,
     /// The current path, for the language switch to return to.
     path: String,
 }
@@ -66,6 +69,7 @@ impl Layout {
             display_name: String::new(),
             can_search: false,
             can_audit: false,
+            can_map: false,
             path: encode_path(path),
         }
     }
@@ -78,6 +82,7 @@ impl Layout {
             display_name: user.auth.user.display_name.clone(),
             can_search: principal.allows_anywhere(Action::ViewResidents),
             can_audit: principal.allows_anywhere(Action::ViewAudit),
+            can_map: principal.allows_anywhere(Action::ViewMap),
             ..Layout::anonymous(user.lang, state.is_demo, uri.path())
         }
     }
