@@ -10,6 +10,7 @@ mod helpers;
 mod authz;
 mod geo;
 mod ledger;
+mod map;
 mod open311;
 mod pages;
 mod registry;
