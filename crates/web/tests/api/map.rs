@@ -506,3 +506,74 @@ async fn the_map_page_is_in_the_nav_for_staff_and_refused_to_residents() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn every_map_endpoint_refuses_each_role_outside_its_scope() {
+    use mulin_domain::policy::Role;
+    let app = spawn_app().await;
+    let community0 = app.community(0).path.id();
+    for (name, role) in [
+        ("lianluo", Role::DepartmentLiaison),
+        ("dangyuan", Role::PartyMember),
+        ("zhiyuan", Role::Volunteer),
+    ] {
+        app.add_user(name, role, community0).await;
+    }
+    let grid0 = app.grid(0).path.id().to_string();
+    let grid1 = app.grid(1).path.id().to_string();
+    let community1 = app.community(1).path.id().to_string();
+    assert_ne!(
+        app.grid(7).path.at(mulin_domain::tree::NodeKind::Community),
+        Some(community0)
+    );
+    // Who may see the map, and a grid outside their scope (none for district-wide roles).
+    let cases = [
+        ("admin", true, None),
+        ("jiedao", true, None),
+        ("shequ1", true, Some(community1.as_str())),
+        ("wangge01", true, Some(grid1.as_str())),
+        ("lianluo", false, Some(community1.as_str())),
+        ("dangyuan", false, Some(community1.as_str())),
+        ("zhiyuan", false, Some(community1.as_str())),
+        ("jumin", false, Some(grid1.as_str())),
+    ];
+    for (who, sees_map, outside) in cases {
+        let token = app.token(who).await;
+        let inside = [
+            format!("/api/v1/grids/{grid0}/panel"),
+            format!("/api/v1/map/layers?under={grid0}"),
+            format!("/api/v1/stations?under={grid0}"),
+            format!("/api/v1/service-circle?under={grid0}"),
+        ];
+        for path in &inside {
+            let (status, _) = app.get(Some(&token), path).await;
+            if sees_map {
+                assert_eq!(status, StatusCode::OK, "{who} {path}");
+            } else {
+                assert!(
+                    status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+                    "{who} {path}: {status}"
+                );
+            }
+        }
+        let Some(outside) = outside else { continue };
+        let grid_outside = if outside == grid1 {
+            grid1.clone()
+        } else {
+            app.grid(7).path.id().to_string()
+        };
+        for path in [
+            format!("/api/v1/grids/{grid_outside}/panel"),
+            format!("/api/v1/map/layers?under={outside}"),
+            format!("/api/v1/stations?under={outside}"),
+            format!("/api/v1/service-circle?under={outside}"),
+        ] {
+            let (status, body) = app.get(Some(&token), &path).await;
+            assert!(
+                status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+                "{who} {path}: {status}"
+            );
+            assert!(body.get("error").is_some(), "{who} {path}: {body}");
+        }
+    }
+}
