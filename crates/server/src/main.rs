@@ -2,6 +2,7 @@
 //! a subcommand. Behaviour lives in the library crates; this is glue.
 
 mod bench;
+mod bench_circle;
 mod bench_geo;
 mod bench_import;
 mod bench_requests;
@@ -147,6 +148,19 @@ enum BenchCommand {
         /// Raster cells per grid in the index (finer: fewer polygon tests, more memory).
         #[arg(long, default_value_t = mulin_geo::index::CELLS_PER_GRID)]
         cells_per_grid: f64,
+    },
+    /// The 15-minute service circle: households classified per second with the station
+    /// R-tree against a loop over every station (no database needed).
+    Circle {
+        /// Random homes per run.
+        #[arg(long, default_value_t = 200_000)]
+        households: usize,
+        /// Random stations.
+        #[arg(long, default_value_t = 500)]
+        stations: usize,
+        /// Runs; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
     },
     /// The ledger import at a size against the bulk load (needs an empty database).
     Import {
@@ -345,6 +359,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }),
             ..
         } => bench_geo::run(grids, points, runs, cells_per_grid),
+        Command::Bench {
+            what:
+                Some(BenchCommand::Circle {
+                    households,
+                    stations,
+                    runs,
+                }),
+            ..
+        } => bench_circle::run(households, stations, runs),
         Command::Bench {
             households,
             queries,
