@@ -394,13 +394,14 @@ async fn visible_stations(
     let mut out = Vec::new();
     let mut communities: HashMap<NodeId, Option<NodePath>> = HashMap::new();
     for station in state.store.stations(district).await? {
-        if !communities.contains_key(&station.community) {
-            let path = match state.store.node(district, station.community).await {
+        if let std::collections::hash_map::Entry::Vacant(slot) =
+            communities.entry(station.community)
+        {
+            slot.insert(match state.store.node(district, station.community).await {
                 Ok(node) => Some(node.path),
                 Err(mulin_storage::StoreError::NotFound) => None,
                 Err(other) => return Err(other.into()),
-            };
-            communities.insert(station.community, path);
+            });
         }
         let Some(Some(community)) = communities.get(&station.community).copied() else {
             continue;
