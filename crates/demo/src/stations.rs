@@ -1,10 +1,12 @@
-//! The demo's service stations (seed 000): a 党群服务站 in every community, in the building
-//! nearest its middle, and a 便民服务站 at the far end of every other community, so the
-//! 15-minute service circle covers most homes and leaves some fringes to find.
+//! The demo's service stations (seed 000): a 党群服务站 in every community, in one of its
+//! buildings (where a room was free, not where planning would put it), and a 便民服务站 at
+//! the far end of every other community, so the 15-minute service circle covers most homes
+//! and leaves some fringes to find.
 
 use mulin_domain::station::StationKind;
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{LonLat, StationRecord};
+use rand::Rng;
 
 use crate::Generator;
 
@@ -29,25 +31,14 @@ impl Generator<'_> {
                 })
                 .filter_map(|n| n.position)
                 .collect();
-            let Some(first) = buildings.first() else {
+            if buildings.is_empty() {
                 continue;
-            };
-            let n = buildings.len() as f64;
-            let middle = LonLat {
-                lon: buildings.iter().map(|b| b.lon).sum::<f64>() / n,
-                lat: buildings.iter().map(|b| b.lat).sum::<f64>() / n,
-            };
-            let gap = |a: &LonLat, b: &LonLat| (a.lon - b.lon).powi(2) + (a.lat - b.lat).powi(2);
-            let nearest = buildings
-                .iter()
-                .min_by(|a, b| gap(a, &middle).total_cmp(&gap(b, &middle)))
-                .unwrap_or(first);
-            let farthest = buildings
-                .iter()
-                .max_by(|a, b| gap(a, nearest).total_cmp(&gap(b, nearest)))
-                .unwrap_or(first);
-            let mut places = vec![(StationKind::PartyService, *nearest, "党群服务站")];
-            if idx % 2 == 0 {
+            }
+            let party = buildings[self.rng.gen_range(0..buildings.len())];
+            let gap = |a: &LonLat| (a.lon - party.lon).powi(2) + (a.lat - party.lat).powi(2);
+            let mut places = vec![(StationKind::PartyService, party, "党群服务站")];
+            let farthest = buildings.iter().max_by(|a, b| gap(a).total_cmp(&gap(b)));
+            if let (0, Some(farthest)) = (idx % 2, farthest) {
                 places.push((StationKind::Convenience, *farthest, "便民服务站"));
             }
             for (kind, position, suffix) in places {

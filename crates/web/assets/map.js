@@ -21,7 +21,7 @@
       return r.json();
     });
 
-  const map = L.map(el, { zoomControl: true, attributionControl: !!el.dataset.tileUrl });
+  const map = L.map(el, { zoomControl: true, zoomSnap: 0.25, attributionControl: !!el.dataset.tileUrl });
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
   } else {
