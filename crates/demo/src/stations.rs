@@ -56,3 +56,54 @@ impl Generator<'_> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mulin_domain::station::StationKind;
+    use mulin_domain::tree::NodeKind;
+
+    use crate::{generate, DemoParams};
+
+    #[test]
+    fn every_community_gets_a_party_station_in_one_of_its_buildings() {
+        let demo = generate(&DemoParams {
+            households: 800,
+            seed: 7,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default(),
+            now: chrono::DateTime::from_timestamp_millis(1_795_000_000_000).unwrap_or_default(),
+            password_hash: "hash".into(),
+        })
+        .unwrap_or_else(|err| panic!("{err}"));
+        let communities: Vec<_> = demo
+            .dataset
+            .nodes
+            .iter()
+            .filter(|n| n.path.kind() == NodeKind::Community)
+            .collect();
+        for community in &communities {
+            let mine: Vec<_> = demo
+                .stations
+                .iter()
+                .filter(|s| s.community == community.path.id())
+                .collect();
+            assert_eq!(
+                mine.iter()
+                    .filter(|s| s.kind == StationKind::PartyService)
+                    .count(),
+                1
+            );
+            for station in mine {
+                assert!(demo.dataset.nodes.iter().any(|n| {
+                    n.path.at(NodeKind::Community) == Some(community.path.id())
+                        && n.position == Some(station.position)
+                }));
+            }
+        }
+        let convenience = demo
+            .stations
+            .iter()
+            .filter(|s| s.kind == StationKind::Convenience)
+            .count();
+        assert_eq!(convenience, communities.len().div_ceil(2));
+    }
+}
