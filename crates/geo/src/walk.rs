@@ -4,9 +4,8 @@
 //!
 //! [`ServiceCircle`] keeps the stations as points on the unit sphere in an R-tree. The
 //! straight-line (chord) distance between two such points grows with the great-circle
-//! distance, so the nearest station by chord is the nearest on the ground and one
-//! nearest-neighbour query answers a home exactly, with no projection error anywhere on
-//! Earth. [`covered_brute_force`] is the obvious loop over every station, kept as the
+//! distance, so "some station within this chord" is exactly "some station within this walk"
+//! and one R-tree range query answers a home, with no projection error anywhere on Earth. [`covered_brute_force`] is the obvious loop over every station, kept as the
 //! baseline `mulin bench circle` measures against.
 
 use rstar::RTree;
@@ -102,15 +101,12 @@ impl ServiceCircle {
 
     /// Whether some station lies within reach of `home`.
     pub fn covers(&self, home: [f64; 2]) -> bool {
-        let p = unit(home);
+        // Any station will do: the search stops at the first one inside the sphere.
         self.stations
-            .nearest_neighbor(&p)
-            .is_some_and(|s| chord2(s, &p) <= self.reach_chord2)
+            .locate_within_distance(unit(home), self.reach_chord2)
+            .next()
+            .is_some()
     }
-}
-
-fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
-    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
 }
 
 /// The baseline: whether any station is within `reach_m` metres of `home`, trying each.
