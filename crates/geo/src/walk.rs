@@ -5,8 +5,9 @@
 //! [`ServiceCircle`] keeps the stations as points on the unit sphere in an R-tree. The
 //! straight-line (chord) distance between two such points grows with the great-circle
 //! distance, so "some station within this chord" is exactly "some station within this walk"
-//! and one R-tree range query answers a home, with no projection error anywhere on Earth. [`covered_brute_force`] is the obvious loop over every station, kept as the
-//! baseline `mulin bench circle` measures against.
+//! and one R-tree range query answers a home, with no projection error anywhere on Earth.
+//! [`covered_brute_force`] is the obvious loop over every station, kept as the baseline
+//! `mulin bench circle` measures against.
 
 use rstar::RTree;
 
