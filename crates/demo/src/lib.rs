@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod names;
+mod stations;
 
 use std::collections::HashSet;
 
@@ -69,6 +70,8 @@ pub struct Demo {
     pub dataset: Dataset,
     /// The logins, in banner order.
     pub accounts: Vec<DemoAccount>,
+    /// Service stations, written after the dataset (`MapStore::insert_station`).
+    pub stations: Vec<mulin_storage::StationRecord>,
 }
 
 /// Why a demo cannot be generated.
@@ -109,9 +112,11 @@ pub fn generate(params: &DemoParams) -> Result<Demo, DemoError> {
     }
     let mut gen = Generator::new(params);
     gen.build();
+    let stations = gen.stations();
     Ok(Demo {
         dataset: gen.dataset,
         accounts: gen.accounts,
+        stations,
     })
 }
 

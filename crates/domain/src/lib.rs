@@ -19,6 +19,7 @@ pub mod org;
 pub mod person;
 pub mod policy;
 pub mod request;
+pub mod station;
 pub mod tree;
 pub mod visit;
 

@@ -68,6 +68,13 @@ pub enum Action {
     /// See visits, their coverage, the share of working time spent visiting, and the
     /// floating-population registers.
     ViewVisits,
+    /// See the map: grids with their figures, buildings, open requests, service stations
+    /// and the service circle.
+    ViewMap,
+    /// Record and remove a community's service stations.
+    ManageStations,
+    /// Set the district's grid rules (score thresholds, the service-circle walk).
+    SetGridRules,
 }
 
 impl Role {
@@ -102,6 +109,9 @@ impl Role {
             EditCalendar => matches!(self, Admin),
             LogVisits => matches!(self, CommunityStaff | GridWorker),
             ViewVisits => matches!(self, Admin | StreetAdmin | CommunityStaff | GridWorker),
+            ViewMap => matches!(self, Admin | StreetAdmin | CommunityStaff | GridWorker),
+            ManageStations => matches!(self, Admin | StreetAdmin | CommunityStaff),
+            SetGridRules => matches!(self, Admin),
         }
     }
 

@@ -25,9 +25,11 @@ pub struct GridFacts {
 pub struct ScoreRules {
     /// More households than this suggest a part-time worker (seed 002: 400).
     pub households_over: i64,
-    /// A grid larger than this (km²) suggests a part-time worker.
+    /// A grid larger than this (km²) suggests a part-time worker. Seed 002 names no figure:
+    /// 0.5 is a placeholder until the district sets its own.
     pub large_area_km2: f64,
-    /// A share of special-group residents above this suggests a part-time worker.
+    /// A share of special-group residents above this suggests a part-time worker. Seed 002
+    /// names no figure: 0.3 is a placeholder until the district sets its own.
     pub special_share_over: f64,
     /// Reference values: a grid at exactly these scores 1.0 on that dimension.
     pub reference_area_km2: f64,

@@ -2,6 +2,7 @@
 //! a subcommand. Behaviour lives in the library crates; this is glue.
 
 mod bench;
+mod bench_circle;
 mod bench_geo;
 mod bench_import;
 mod bench_partition;
@@ -191,6 +192,19 @@ enum BenchCommand {
         /// The reference script.
         #[arg(long, default_value = "scripts/bench_partition_ref.py")]
         script: std::path::PathBuf,
+    },
+    /// The 15-minute service circle: households classified per second with the station
+    /// R-tree against a loop over every station (no database needed).
+    Circle {
+        /// Random homes per run.
+        #[arg(long, default_value_t = 200_000)]
+        households: usize,
+        /// Random stations.
+        #[arg(long, default_value_t = 500)]
+        stations: usize,
+        /// Runs; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
     },
     /// The ledger import at a size against the bulk load (needs an empty database).
     Import {
@@ -421,6 +435,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             script,
         }),
         Command::Bench {
+            what:
+                Some(BenchCommand::Circle {
+                    households,
+                    stations,
+                    runs,
+                }),
+            ..
+        } => bench_circle::run(households, stations, runs),
+        Command::Bench {
             households,
             queries,
             what: None,
@@ -599,6 +622,15 @@ async fn generate_demo(
         .await
         .context("cannot write the demo district")?;
     store.mark_demo().await?;
+    for station in &demo.stations {
+        let audit = cli_entry(
+            station.district,
+            "station.create",
+            ("station", station.id.to_string()),
+            station.name.clone(),
+        );
+        store.insert_station(station, &audit).await?;
+    }
     let district = demo.dataset.nodes.first().map(|node| node.path.id());
     if let Some(district) = district {
         let detail = format!(
@@ -644,6 +676,7 @@ async fn serve(
         login_per_minute_per_user: file
             .login_per_minute_per_user
             .unwrap_or(defaults.login_per_minute_per_user),
+        map: file.map.clone(),
     };
     let state = AppState::new(store.clone(), Arc::new(SystemClock), web_settings, is_demo);
     // Deadlines fire while the server runs; a restart picks up whatever fell due meanwhile.
@@ -951,18 +984,28 @@ async fn audit_cli(
     detail: String,
 ) -> anyhow::Result<()> {
     store
-        .append_audit(&mulin_storage::AuditEntry {
-            id: uuid::Uuid::now_v7(),
-            district,
-            at: SystemClock.now(),
-            user_id: None,
-            username: "mulin-cli".into(),
-            action: action.into(),
-            target_kind: target.0.into(),
-            target_id: target.1,
-            ip: None,
-            detail,
-        })
+        .append_audit(&cli_entry(district, action, target, detail))
         .await?;
     Ok(())
+}
+
+/// An audit record of something done from the command line.
+fn cli_entry(
+    district: mulin_domain::ids::DistrictId,
+    action: &str,
+    target: (&str, String),
+    detail: String,
+) -> mulin_storage::AuditEntry {
+    mulin_storage::AuditEntry {
+        id: uuid::Uuid::now_v7(),
+        district,
+        at: SystemClock.now(),
+        user_id: None,
+        username: "mulin-cli".into(),
+        action: action.into(),
+        target_kind: target.0.into(),
+        target_id: target.1,
+        ip: None,
+        detail,
+    }
 }

@@ -20,6 +20,8 @@ pub struct FileSettings {
     pub login_per_minute_per_ip: Option<u32>,
     pub login_per_minute_per_user: Option<u32>,
     pub id_keys: Option<PathBuf>,
+    #[serde(default)]
+    pub map: mulin_web::map::MapSettings,
 }
 
 impl FileSettings {
@@ -37,7 +39,13 @@ impl FileSettings {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read configuration {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid configuration {}", path.display()))
+        let file: FileSettings = toml::from_str(&text)
+            .with_context(|| format!("invalid configuration {}", path.display()))?;
+        file.map
+            .validate()
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("invalid configuration {}", path.display()))?;
+        Ok(file)
     }
 }
 
@@ -107,5 +115,7 @@ mod tests {
     fn the_example_parses() {
         let file: FileSettings = toml::from_str(EXAMPLE).unwrap();
         assert_eq!(file.listen.as_deref(), Some("127.0.0.1:8080"));
+        assert_eq!(file.map.crs, mulin_web::map::MapCrs::Wgs84);
+        assert_eq!(file.map.tile_url, None);
     }
 }

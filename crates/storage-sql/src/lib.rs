@@ -19,6 +19,7 @@ mod id_crypt;
 mod id_keys;
 mod kpi;
 mod ledger;
+mod map;
 mod open311;
 mod outbox;
 mod redivision;

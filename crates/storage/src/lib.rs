@@ -16,6 +16,7 @@ mod geo;
 mod id_keys;
 pub mod kpi;
 mod ledger;
+mod map;
 mod open311;
 mod outbox;
 mod records;
@@ -37,6 +38,7 @@ pub use floating::*;
 pub use geo::GeoStore;
 pub use id_keys::IdKeyStore;
 pub use ledger::{ImportBatch, LedgerStore};
+pub use map::{MapStore, StationRecord};
 pub use open311::*;
 pub use outbox::*;
 pub use records::*;
@@ -78,6 +80,7 @@ pub trait Storage:
     + GeoStore
     + IdKeyStore
     + LedgerStore
+    + MapStore
     + Open311Store
     + OutboxStore
     + RedivisionStore

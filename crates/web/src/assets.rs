@@ -25,6 +25,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         JS,
         include_bytes!("../assets/swagger-init.js"),
     ),
+    ("/assets/map.js", JS, include_bytes!("../assets/map.js")),
     (
         "/assets/dashboard.js",
         JS,

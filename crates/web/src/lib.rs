@@ -17,6 +17,7 @@ pub mod error;
 pub mod floating;
 pub mod grids;
 pub mod i18n;
+pub mod map;
 mod middleware;
 pub mod notify;
 pub mod open311;
@@ -47,6 +48,8 @@ pub struct WebSettings {
     pub login_per_minute_per_ip: u32,
     /// Login attempts allowed per minute for one username.
     pub login_per_minute_per_user: u32,
+    /// The map's tiles (none by default).
+    pub map: map::MapSettings,
 }
 
 impl WebSettings {
@@ -57,6 +60,7 @@ impl WebSettings {
             secure_cookies: false,
             login_per_minute_per_ip: 20,
             login_per_minute_per_user: 5,
+            map: map::MapSettings::default(),
         }
     }
 }

@@ -65,7 +65,10 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
         ),
     ] {
-        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        // A page may set its own policy (the map allows its configured tile server).
+        headers
+            .entry(HeaderName::from_static(name))
+            .or_insert(HeaderValue::from_static(value));
     }
     response
 }

@@ -24,6 +24,7 @@ mod geo;
 mod id_keys;
 mod kpi;
 mod ledger;
+mod map;
 mod open311;
 mod outbox;
 mod redivision;

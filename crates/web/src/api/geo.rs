@@ -44,6 +44,8 @@ pub struct GeoApi;
 pub struct GridsParams {
     /// Only grids below this node (default: every grid the caller may see).
     pub under: Option<String>,
+    /// The coordinate system of the geometries: `wgs84` (default) or `gcj02`.
+    pub crs: Option<crate::map::MapCrs>,
 }
 
 /// The grids the caller may see under `under`, as a GeoJSON FeatureCollection (WGS-84):
@@ -52,7 +54,8 @@ pub struct GridsParams {
 /// `buildings`, `places` (units), and the "四维" score as properties: `area_km2`,
 /// `density` (residents/km²), `special_share`, `score` (mean of the four dimensions against
 /// a reference grid, 1.0 = reference), `part_time_suggested` with `part_time_reasons`
-/// (`many_households` over 400, `large_area` over 0.5 km², `many_special_groups` over 30%).
+/// (`many_households`, `large_area`, `many_special_groups`, against the district's grid
+/// rules: by default over 400 households, 0.5 km², 30%).
 #[utoipa::path(get, path = "/api/v1/grids.geojson", tag = "geo", params(GridsParams), security(("bearer" = [])),
     responses((status = 200, description = "A GeoJSON FeatureCollection", content_type = "application/geo+json"),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -76,7 +79,7 @@ async fn grids_geojson(
     };
     let today = state.clock.today();
     let mut features = Vec::new();
-    let rules = mulin_geo::ScoreRules::default();
+    let rules = crate::map::grid_rules(&state, district).await?.score;
     for scope in scopes {
         let nodes = state
             .store
@@ -134,10 +137,14 @@ async fn grids_geojson(
                 },
                 &rules,
             );
-            let geometry = shape
+            let mut geometry = shape
                 .as_ref()
                 .map(mulin_geo::to_geojson)
                 .unwrap_or(Value::Null);
+            params
+                .crs
+                .unwrap_or_default()
+                .convert_geometry(&mut geometry);
             features.push(json!({
                 "type": "Feature",
                 "id": grid.path.id().to_string(),

@@ -25,6 +25,7 @@ use crate::AppState;
 mod care;
 mod dashboard;
 pub mod geo;
+mod map;
 mod redivision;
 mod requests;
 mod schedule;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .merge(care::routes())
         .merge(audit::routes())
         .merge(redivision::routes())
+        .merge(map::routes())
 }
 
 /// The OpenAPI document.
@@ -421,6 +423,7 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(care::CareApi::openapi());
     doc.merge(audit::AuditApi::openapi());
     doc.merge(redivision::RedivisionApi::openapi());
+    doc.merge(map::MapApi::openapi());
     Json(doc)
 }
 

@@ -26,6 +26,7 @@ use crate::AppState;
 mod audit;
 mod dashboard;
 mod imports;
+mod map;
 mod requests;
 mod schedule;
 mod visits;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .merge(requests::routes())
         .merge(schedule::routes())
         .merge(visits::routes())
+        .merge(map::routes())
 }
 
 /// What every page's frame needs.
@@ -63,6 +65,7 @@ pub struct Layout {
     can_calendar: bool,
     can_visit: bool,
     can_import: bool,
+    can_map: bool,
     /// The current path, for the language switch to return to.
     path: String,
 }
@@ -81,6 +84,7 @@ impl Layout {
             can_calendar: false,
             can_visit: false,
             can_import: false,
+            can_map: false,
             path: encode_path(path),
         }
     }
@@ -96,6 +100,7 @@ impl Layout {
             can_calendar: principal.allows_anywhere(Action::ViewRequests),
             can_visit: principal.allows_anywhere(Action::ViewVisits),
             can_import: principal.allows_anywhere(Action::ImportRegistry),
+            can_map: principal.allows_anywhere(Action::ViewMap),
             ..Layout::anonymous(user.lang, state.is_demo, uri.path())
         }
     }

@@ -14,6 +14,7 @@ mod geo;
 mod imports_page;
 mod ledger;
 mod major_admission_calendar;
+mod map;
 mod notify;
 mod open311;
 mod pages;
