@@ -26,7 +26,7 @@ mod care;
 mod dashboard;
 pub mod geo;
 mod map;
-mod redivision;
+pub(crate) mod redivision;
 mod requests;
 mod schedule;
 mod visits;

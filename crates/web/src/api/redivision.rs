@@ -149,7 +149,11 @@ impl Division {
 
 /// The community named in the path, if the caller may re-divide it (404 when it cannot
 /// see it or it is no community, 403 when it sees it but may not edit grids).
-async fn community(state: &AppState, auth: &AuthUser, id: &str) -> Result<NodeRecord, WebError> {
+pub(crate) async fn community(
+    state: &AppState,
+    auth: &AuthUser,
+    id: &str,
+) -> Result<NodeRecord, WebError> {
     let id: NodeId = id.parse().map_err(|_| WebError::NotFound)?;
     let community = state.store.node(auth.user.district, id).await?;
     if !auth.principal.allows(Action::ViewTree, &community.path)
@@ -198,14 +202,24 @@ async fn propose(
     Path(id): Path<String>,
     Json(ask): Json<RedivisionAsk>,
 ) -> Result<Json<Value>, WebError> {
+    create(&state, &auth, &id, &ask).await.map(Json)
+}
+
+/// Proposes a re-division of community `id` and stores it; the API's and the page's work.
+pub(crate) async fn create(
+    state: &AppState,
+    auth: &AuthUser,
+    id: &str,
+    ask: &RedivisionAsk,
+) -> Result<Value, WebError> {
     let tr = Tr::new(Lang::ZhCn);
-    let community = community(&state, &auth, &id).await?;
+    let community = community(state, auth, id).await?;
     let range = Range::new(
         ask.min_households.unwrap_or(300),
         ask.max_households.unwrap_or(500),
     )
     .map_err(|_| WebError::BadRequest(tr.get("redivision.error.range").to_owned()))?;
-    let division = Division::load(&state, &community).await?;
+    let division = Division::load(state, &community).await?;
 
     // Blocks are compounds; only buildings with households take part.
     let compound_idx: HashMap<NodeId, usize> = division
@@ -382,7 +396,7 @@ async fn propose(
             applied_at: None,
         })
         .await?;
-    Ok(Json(body))
+    Ok(body)
 }
 
 /// Loads a proposal of this community, with `applied_at` added.
@@ -414,8 +428,18 @@ async fn show(
     auth: AuthUser,
     Path((id, proposal)): Path<(String, String)>,
 ) -> Result<Json<Value>, WebError> {
-    let community = community(&state, &auth, &id).await?;
-    Ok(Json(stored(&state, &auth, &community, &proposal).await?.1))
+    load(&state, &auth, &id, &proposal).await.map(Json)
+}
+
+/// Proposal `proposal` of community `id`, with `applied_at`.
+pub(crate) async fn load(
+    state: &AppState,
+    auth: &AuthUser,
+    id: &str,
+    proposal: &str,
+) -> Result<Value, WebError> {
+    let community = community(state, auth, id).await?;
+    Ok(stored(state, auth, &community, proposal).await?.1)
 }
 
 /// Applies a proposal: moves its compounds (with buildings, households, residents and
@@ -432,9 +456,22 @@ async fn apply(
     auth: AuthUser,
     Path((id, proposal)): Path<(String, String)>,
 ) -> Result<Json<Applied>, WebError> {
+    apply_proposal(&state, &auth, &id, &proposal)
+        .await
+        .map(Json)
+}
+
+/// Applies proposal `proposal` of community `id` (see [`apply`]); the API's and the page's
+/// work.
+pub(crate) async fn apply_proposal(
+    state: &AppState,
+    auth: &AuthUser,
+    id: &str,
+    proposal: &str,
+) -> Result<Applied, WebError> {
     let tr = Tr::new(Lang::ZhCn);
-    let community = community(&state, &auth, &id).await?;
-    let (record, body) = stored(&state, &auth, &community, &proposal).await?;
+    let community = community(state, auth, id).await?;
+    let (record, body) = stored(state, auth, &community, proposal).await?;
     if record.applied_at.is_some() {
         return Err(WebError::Conflict(
             tr.get("redivision.error.applied").to_owned(),
@@ -443,7 +480,7 @@ async fn apply(
     if body["new_grids_needed"].as_u64().unwrap_or(0) > 0 {
         return Err(WebError::Invalid("redivision.error.new_grids"));
     }
-    let division = Division::load(&state, &community).await?;
+    let division = Division::load(state, &community).await?;
     if division.fingerprint() != record.fingerprint {
         return Err(WebError::Conflict(
             tr.get("redivision.error.stale").to_owned(),
@@ -509,5 +546,5 @@ async fn apply(
             other => other.into(),
         })?;
     state.grids.refresh(auth.user.district).await?;
-    Ok(Json(applied))
+    Ok(applied)
 }

@@ -27,6 +27,7 @@ mod audit;
 mod dashboard;
 mod imports;
 mod map;
+mod redivision;
 mod requests;
 mod schedule;
 mod visits;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(schedule::routes())
         .merge(visits::routes())
         .merge(map::routes())
+        .merge(redivision::routes())
 }
 
 /// What every page's frame needs.
@@ -427,6 +429,8 @@ struct NodePage {
     representatives: usize,
     /// A community whose duty list (准入) the caller may set.
     duty_list: bool,
+    /// A community whose grids the caller may re-divide.
+    redivision: bool,
 }
 
 async fn view_node_get(
@@ -492,6 +496,11 @@ async fn view_node_get(
                 .auth
                 .principal
                 .allows(Action::ManageRequests, &detail.node.path),
+        redivision: detail.node.path.kind() == NodeKind::Community
+            && user
+                .auth
+                .principal
+                .allows(Action::EditGrids, &detail.node.path),
         code: detail.node.code.clone(),
         counts: detail.counts.into(),
         children: detail

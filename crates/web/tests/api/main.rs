@@ -19,6 +19,7 @@ mod notify;
 mod open311;
 mod pages;
 mod redivision;
+mod redivision_page;
 mod registry;
 mod request_kpis;
 mod request_pages;
