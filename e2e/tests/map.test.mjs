@@ -14,7 +14,9 @@ test("the map draws the grids and a click opens a grid's panel", async () => {
     await grids.first().waitFor();
     // The demo district has 27 grids, each a polygon with a boundary.
     assert.equal(await grids.count(), 27);
-    assert.ok(await page.locator("#map svg path.building").count() > 0, "buildings are drawn");
+    // Buildings, requests and stations come from a second request (/api/v1/map/layers):
+    // wait for them rather than racing the grids.
+    await page.locator("#map svg path.building").first().waitFor();
     assert.equal(await page.locator(".leaflet-tile").count(), 0, "no tiles by default");
     assert.ok((await page.locator("[data-testid=map-legend]").innerText()).includes("户数"));
 
