@@ -27,6 +27,7 @@ mod audit;
 mod dashboard;
 mod imports;
 mod map;
+mod reps;
 mod requests;
 mod schedule;
 mod visits;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(schedule::routes())
         .merge(visits::routes())
         .merge(map::routes())
+        .merge(reps::routes())
 }
 
 /// What every page's frame needs.

@@ -20,6 +20,7 @@ mod open311;
 mod pages;
 mod redivision;
 mod registry;
+mod reps;
 mod request_kpis;
 mod request_pages;
 mod requests;
