@@ -429,6 +429,8 @@ struct NodePage {
     representatives: usize,
     /// A community whose duty list (准入) the caller may set.
     duty_list: bool,
+    /// A community whose representatives the caller may assign.
+    assign_reps: bool,
 }
 
 async fn view_node_get(
@@ -494,6 +496,11 @@ async fn view_node_get(
                 .auth
                 .principal
                 .allows(Action::ManageRequests, &detail.node.path),
+        assign_reps: detail.node.path.kind() == NodeKind::Community
+            && user
+                .auth
+                .principal
+                .allows(Action::AssignRepresentatives, &detail.node.path),
         code: detail.node.code.clone(),
         counts: detail.counts.into(),
         children: detail

@@ -171,6 +171,8 @@ async fn the_page_lists_posts_and_links_households_through_the_form() {
     let community = app.granted_node("shequ1").id();
     let browser = app.web_login("shequ1").await;
     let page = format!("/communities/{community}/representatives");
+    let node = app.html(&browser, &format!("/nodes/{community}")).await;
+    assert!(node.contains(&format!("href=\"{page}\"")));
     let html = app.html(&browser, &page).await;
     assert!(html.contains("data-testid=\"rep-posts\""), "{html}");
     assert!(html.contains("data-testid=\"unlinked-count\""));
