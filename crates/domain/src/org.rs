@@ -244,6 +244,53 @@ impl FieldDef {
     }
 }
 
+/// How many households a resident representative or building captain looks after
+/// (居民代表 / 楼栋长 each link 5–15 households, issue 5).
+pub const LINKED_HOUSEHOLDS: std::ops::RangeInclusive<usize> = 5..=15;
+
+impl PostKind {
+    /// Whether this post links households: representatives and building captains do.
+    pub const fn links_households(self) -> bool {
+        matches!(
+            self,
+            PostKind::ResidentRepresentative | PostKind::BuildingCaptain
+        )
+    }
+}
+
+/// How a post's linked households stand against [`LINKED_HOUSEHOLDS`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LinkLoad {
+    /// Fewer than 5.
+    TooFew,
+    /// 5 to 15.
+    Within,
+    /// More than 15.
+    TooMany,
+}
+
+impl LinkLoad {
+    /// The load of a post linking `count` households.
+    pub fn of(count: usize) -> LinkLoad {
+        if count < *LINKED_HOUSEHOLDS.start() {
+            LinkLoad::TooFew
+        } else if count > *LINKED_HOUSEHOLDS.end() {
+            LinkLoad::TooMany
+        } else {
+            LinkLoad::Within
+        }
+    }
+
+    /// Its code for the API and the locale files (`too_few`, `within`, `too_many`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LinkLoad::TooFew => "too_few",
+            LinkLoad::Within => "within",
+            LinkLoad::TooMany => "too_many",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +349,16 @@ mod tests {
             ),
             Err(FieldError::BadOptions)
         );
+    }
+
+    #[test]
+    fn five_to_fifteen_households_are_within_the_rule() {
+        assert_eq!(LinkLoad::of(0), LinkLoad::TooFew);
+        assert_eq!(LinkLoad::of(4), LinkLoad::TooFew);
+        assert_eq!(LinkLoad::of(5), LinkLoad::Within);
+        assert_eq!(LinkLoad::of(15), LinkLoad::Within);
+        assert_eq!(LinkLoad::of(16), LinkLoad::TooMany);
+        assert!(PostKind::BuildingCaptain.links_households());
+        assert!(!PostKind::GridWorker.links_households());
     }
 }

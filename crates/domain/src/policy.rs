@@ -75,6 +75,8 @@ pub enum Action {
     ManageStations,
     /// Set the district's grid rules (score thresholds, the service-circle walk).
     SetGridRules,
+    /// Link households to a community's representatives and building captains.
+    AssignRepresentatives,
 }
 
 impl Role {
@@ -112,6 +114,7 @@ impl Role {
             ViewMap => matches!(self, Admin | StreetAdmin | CommunityStaff | GridWorker),
             ManageStations => matches!(self, Admin | StreetAdmin | CommunityStaff),
             SetGridRules => matches!(self, Admin),
+            AssignRepresentatives => matches!(self, Admin | StreetAdmin | CommunityStaff),
         }
     }
 

@@ -23,6 +23,7 @@ mod map;
 mod open311;
 mod outbox;
 mod redivision;
+mod reps;
 mod request_batch;
 mod requests;
 mod rows;

@@ -21,6 +21,7 @@ mod open311;
 mod outbox;
 mod records;
 mod redivision;
+mod reps;
 mod request_batch;
 mod requests;
 mod schedule;
@@ -43,6 +44,7 @@ pub use open311::*;
 pub use outbox::*;
 pub use records::*;
 pub use redivision::{CompoundMove, RedivisionRecord, RedivisionStore};
+pub use reps::RepresentativeStore;
 pub use request_batch::{RequestBatchStore, RequestChange};
 pub use requests::*;
 pub use schedule::{CalendarYearRecord, ScheduleStore};
@@ -84,6 +86,7 @@ pub trait Storage:
     + Open311Store
     + OutboxStore
     + RedivisionStore
+    + RepresentativeStore
     + RequestBatchStore
     + RequestStore
     + ScheduleStore

@@ -22,6 +22,7 @@ mod middleware;
 pub mod notify;
 pub mod open311;
 pub mod pages;
+pub mod reps;
 pub mod requests;
 pub mod schedule;
 mod views;

@@ -28,6 +28,7 @@ mod map;
 mod open311;
 mod outbox;
 mod redivision;
+mod reps;
 mod requests;
 mod schedule;
 mod visits;

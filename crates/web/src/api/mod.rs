@@ -27,6 +27,7 @@ mod dashboard;
 pub mod geo;
 mod map;
 pub(crate) mod redivision;
+mod reps;
 mod requests;
 mod schedule;
 mod visits;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(redivision::routes())
         .merge(map::routes())
+        .merge(reps::routes())
 }
 
 /// The OpenAPI document.
@@ -424,6 +426,7 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(audit::AuditApi::openapi());
     doc.merge(redivision::RedivisionApi::openapi());
     doc.merge(map::MapApi::openapi());
+    doc.merge(reps::RepsApi::openapi());
     Json(doc)
 }
 

@@ -28,6 +28,7 @@ mod dashboard;
 mod imports;
 mod map;
 mod redivision;
+mod reps;
 mod requests;
 mod schedule;
 mod visits;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .merge(visits::routes())
         .merge(map::routes())
         .merge(redivision::routes())
+        .merge(reps::routes())
 }
 
 /// What every page's frame needs.
@@ -431,6 +433,8 @@ struct NodePage {
     duty_list: bool,
     /// A community whose grids the caller may re-divide.
     redivision: bool,
+    /// A community whose representatives the caller may assign.
+    assign_reps: bool,
 }
 
 async fn view_node_get(
@@ -501,6 +505,11 @@ async fn view_node_get(
                 .auth
                 .principal
                 .allows(Action::EditGrids, &detail.node.path),
+        assign_reps: detail.node.path.kind() == NodeKind::Community
+            && user
+                .auth
+                .principal
+                .allows(Action::AssignRepresentatives, &detail.node.path),
         code: detail.node.code.clone(),
         counts: detail.counts.into(),
         children: detail

@@ -21,6 +21,7 @@ mod pages;
 mod redivision;
 mod redivision_page;
 mod registry;
+mod reps;
 mod request_kpis;
 mod request_pages;
 mod requests;
