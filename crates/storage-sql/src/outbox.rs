@@ -1,6 +1,9 @@
 //! `impl OutboxStore for SqlStore`: webhook subscriptions, hotline callbacks, the outbox,
 //! and [`enqueue`], which the request writes call inside their own transaction.
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mulin_domain::ids::{DistrictId, RequestId, UserId};
@@ -147,22 +150,44 @@ async fn enqueue_hotline(
     Ok(())
 }
 
+/// The webhook subscriptions (id, url) of each district met in one transaction, read once
+/// per district: a batch of breaches would otherwise read them once per request.
+#[derive(Default)]
+pub(crate) struct Subscriptions(HashMap<DistrictId, Vec<(String, String)>>);
+
+impl Subscriptions {
+    async fn of(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        district: DistrictId,
+    ) -> StoreResult<&[(String, String)]> {
+        if let Entry::Vacant(slot) = self.0.entry(district) {
+            let mut sql =
+                Sql::new("SELECT id, url FROM webhook_subscriptions WHERE district_id = ");
+            sql.bind(district.to_string());
+            let rows = sql.query().fetch_all(&mut **tx).await.map_err(map_err)?;
+            let found = rows
+                .iter()
+                .map(|row| Ok((get(row, "id")?, get(row, "url")?)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            slot.insert(found);
+        }
+        Ok(self.0.get(&district).map(Vec::as_slice).unwrap_or_default())
+    }
+}
+
 /// Queues, inside a request write's transaction, what leaves the app about it: each
 /// notification for each webhook subscription of the district, and each event for the
 /// request's hotline callback.
 pub(crate) async fn enqueue(
     tx: &mut Transaction<'_, Any>,
+    subscriptions: &mut Subscriptions,
     request: &RequestRecord,
     events: &[RequestEvent],
     notifications: &[NotificationRecord],
 ) -> StoreResult<()> {
     if !notifications.is_empty() {
-        let mut sql = Sql::new("SELECT id, url FROM webhook_subscriptions WHERE district_id = ");
-        sql.bind(request.district.to_string());
-        let subscriptions = sql.query().fetch_all(&mut **tx).await.map_err(map_err)?;
-        for row in &subscriptions {
-            let subscription: String = get(row, "id")?;
-            let url: String = get(row, "url")?;
+        for (subscription, url) in subscriptions.of(tx, request.district).await? {
             for n in notifications {
                 let message = Message {
                     id: format!("{subscription}:{}", n.id),
@@ -172,7 +197,7 @@ pub(crate) async fn enqueue(
                     user: Some(n.user),
                     at: n.at,
                 };
-                insert_message(tx, request, Some(&subscription), &url, message).await?;
+                insert_message(tx, request, Some(subscription), url, message).await?;
             }
         }
     }

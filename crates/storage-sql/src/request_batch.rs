@@ -6,6 +6,7 @@ use mulin_storage::{RequestBatchStore, RequestChange, RequestEvent, RequestRecor
 use tracing::instrument;
 
 use crate::kpi::apply_rollup;
+use crate::outbox::{enqueue, Subscriptions};
 use crate::requests::{request_args, update_statement, TimelineRows, REQUEST_COLUMNS};
 use crate::sql::Arg;
 use crate::store::insert_rows;
@@ -44,9 +45,11 @@ impl RequestBatchStore for SqlStore {
         let max_args = self.dialect().max_insert_args();
         timeline.insert(&mut tx, max_args).await?;
         // Webhooks and hotline callbacks hear of a breach like of any other change.
+        let mut subscriptions = Subscriptions::default();
         for change in &applied {
-            crate::outbox::enqueue(
+            enqueue(
                 &mut tx,
+                &mut subscriptions,
                 &change.request,
                 &change.events,
                 &change.notifications,

@@ -359,7 +359,14 @@ impl RequestStore for SqlStore {
         TimelineRows::of([(request, events, notifications)])
             .insert(&mut tx, max_args)
             .await?;
-        crate::outbox::enqueue(&mut tx, request, events, notifications).await?;
+        crate::outbox::enqueue(
+            &mut tx,
+            &mut Default::default(),
+            request,
+            events,
+            notifications,
+        )
+        .await?;
         apply_rollup(&mut tx, max_args, rollup_deltas([(None, request)])).await?;
         tx.commit().await.map_err(map_err)
     }
@@ -435,7 +442,14 @@ impl RequestStore for SqlStore {
         TimelineRows::of([(request, events, notifications)])
             .insert(&mut tx, max_args)
             .await?;
-        crate::outbox::enqueue(&mut tx, request, events, notifications).await?;
+        crate::outbox::enqueue(
+            &mut tx,
+            &mut Default::default(),
+            request,
+            events,
+            notifications,
+        )
+        .await?;
         apply_rollup(
             &mut tx,
             max_args,
