@@ -262,6 +262,11 @@ struct CsrfForm {
 /// The CSRF token of a post: the `X-CSRF-Token` header (htmx), else the form's `csrf` field.
 /// The body is read leniently so a post with no form at all reaches the check (and fails
 /// it) instead of failing on its content type.
+/// Refuses a form post that lacks the session's CSRF token (header or `csrf` field).
+fn check_form(user: &PageUser, headers: &HeaderMap, body: &[u8]) -> Result<(), PageError> {
+    auth::check_csrf(&user.auth, csrf_token(headers, body).as_deref()).map_err(with_lang(user.lang))
+}
+
 fn csrf_token(headers: &HeaderMap, body: &[u8]) -> Option<String> {
     headers
         .get("x-csrf-token")
@@ -281,8 +286,7 @@ async fn view_logout_post(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let lang = user.lang;
-    auth::check_csrf(&user.auth, csrf_token(&headers, &body).as_deref())
-        .map_err(with_lang(lang))?;
+    check_form(&user, &headers, &body)?;
     state
         .store
         .delete_session(&user.auth.session.token_hash)
@@ -685,8 +689,7 @@ async fn view_reveal_post(
     body: axum::body::Bytes,
 ) -> Result<Html<String>, PageError> {
     let lang = user.lang;
-    auth::check_csrf(&user.auth, csrf_token(&headers, &body).as_deref())
-        .map_err(with_lang(lang))?;
+    check_form(&user, &headers, &body)?;
     let id = parse_id(&id, lang)?;
     let (resident, fields) = resident_page(&state, &user, &uri, id, true)
         .await

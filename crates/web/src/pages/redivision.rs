@@ -11,9 +11,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::Value;
 
-use super::{csrf_token, page, with_lang, Layout};
+use super::{check_form, page, with_lang, Layout};
 use crate::api::redivision::{apply_proposal, community, create, load, Mode, RedivisionAsk};
-use crate::auth::{self, PageUser};
+use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
 use crate::i18n::Tr;
 use crate::AppState;
@@ -158,8 +158,7 @@ async fn view_redivision_post(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let lang = user.lang;
-    auth::check_csrf(&user.auth, csrf_token(&headers, &body).as_deref())
-        .map_err(with_lang(lang))?;
+    check_form(&user, &headers, &body)?;
     let made = match serde_urlencoded::from_bytes::<AskForm>(&body) {
         Ok(form) => match form.ask() {
             Ok(ask) => create(&state, &user.auth, &id, &ask).await,
@@ -261,8 +260,7 @@ async fn view_apply_post(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let lang = user.lang;
-    auth::check_csrf(&user.auth, csrf_token(&headers, &body).as_deref())
-        .map_err(with_lang(lang))?;
+    check_form(&user, &headers, &body)?;
     let confirmed = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
         .unwrap_or_default()
         .iter()

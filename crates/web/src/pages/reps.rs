@@ -13,8 +13,8 @@ use mulin_domain::org::LinkLoad;
 use mulin_domain::tree::NodeKind;
 use serde::Deserialize;
 
-use super::{csrf_token, page, parse_id, with_lang, Layout};
-use crate::auth::{self, PageUser};
+use super::{check_form, page, parse_id, with_lang, Layout};
+use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
 use crate::reps;
 use crate::AppState;
@@ -188,8 +188,7 @@ async fn view_reps_post(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let lang = user.lang;
-    auth::check_csrf(&user.auth, csrf_token(&headers, &body).as_deref())
-        .map_err(with_lang(lang))?;
+    check_form(&user, &headers, &body)?;
     let id: NodeId = parse_id(&id, lang)?;
     let post: PostId = parse_id(&post, lang)?;
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)

@@ -19,8 +19,8 @@ use mulin_domain::tree::NodeKind;
 use mulin_storage::{RequestEvent, RequestFilter, RequestOrder, RequestRecord};
 use serde::Deserialize;
 
-use super::{csrf_token, dashboard, page, parse_id, with_lang, Layout};
-use crate::auth::{self, PageUser};
+use super::{check_form, dashboard, page, parse_id, with_lang, Layout};
+use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
 use crate::i18n::Tr;
 use crate::requests::{self, ActionInput, ListScope, NewRequest, RequestStats};
@@ -260,8 +260,7 @@ async fn view_requests_post(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let lang = user.lang;
-    auth::check_csrf(&user.auth, csrf_token(&headers, &body).as_deref())
-        .map_err(with_lang(lang))?;
+    check_form(&user, &headers, &body)?;
     let form: NewForm = serde_urlencoded::from_bytes(&body)
         .map_err(|_| with_lang(lang)(WebError::Invalid("request.error.service")))?;
     // The channel follows from who fills the form: a resident online, a grid worker on
@@ -598,8 +597,7 @@ async fn view_request_action_post(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let lang = user.lang;
-    auth::check_csrf(&user.auth, csrf_token(&headers, &body).as_deref())
-        .map_err(with_lang(lang))?;
+    check_form(&user, &headers, &body)?;
     let id: RequestId = parse_id(&id, lang)?;
     let form: ActionInput = serde_urlencoded::from_bytes(&body)
         .map_err(|_| with_lang(lang)(WebError::Invalid("request.error.action")))?;

@@ -11,8 +11,8 @@ use chrono::{Datelike, NaiveDate};
 use mulin_domain::ids::NodeId;
 use mulin_domain::request::SERVICE_CATALOGUE;
 
-use super::{csrf_token, page, parse_id, with_lang, Layout};
-use crate::auth::{self, PageUser};
+use super::{check_form, page, parse_id, with_lang, Layout};
+use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
 use crate::schedule;
 use crate::AppState;
@@ -103,8 +103,7 @@ async fn view_duty_list_post(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let lang = user.lang;
-    auth::check_csrf(&user.auth, csrf_token(&headers, &body).as_deref())
-        .map_err(with_lang(lang))?;
+    check_form(&user, &headers, &body)?;
     let id: NodeId = parse_id(&id, lang)?;
     let codes: Vec<String> = fields(&body)
         .map_err(with_lang(lang))?
@@ -205,8 +204,7 @@ async fn view_calendar_post(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let lang = user.lang;
-    auth::check_csrf(&user.auth, csrf_token(&headers, &body).as_deref())
-        .map_err(with_lang(lang))?;
+    check_form(&user, &headers, &body)?;
     let year: i32 = parse_id(&year, lang)?;
     let form = fields(&body).map_err(with_lang(lang))?;
     let field = |name: &str| {

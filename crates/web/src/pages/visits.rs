@@ -16,8 +16,8 @@ use mulin_domain::request::SERVICE_CATALOGUE;
 use mulin_domain::visit::{CoverageWindow, VisitKind};
 use mulin_storage::VisitRecord;
 
-use super::{csrf_token, page, with_lang, Layout};
-use crate::auth::{self, PageUser};
+use super::{check_form, page, with_lang, Layout};
+use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
 use crate::visits::{self, NewVisit};
 use crate::{floating, AppState};
@@ -223,8 +223,7 @@ async fn view_visits_post(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let lang = user.lang;
-    auth::check_csrf(&user.auth, csrf_token(&headers, &body).as_deref())
-        .map_err(with_lang(lang))?;
+    check_form(&user, &headers, &body)?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
         .map_err(|_| with_lang(lang)(WebError::Invalid("visit.error.input")))?;
     match visits::log(&state, &user.auth, new_visit(&pairs)).await {
@@ -311,8 +310,7 @@ async fn view_visit_request_post(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let lang = user.lang;
-    auth::check_csrf(&user.auth, csrf_token(&headers, &body).as_deref())
-        .map_err(with_lang(lang))?;
+    check_form(&user, &headers, &body)?;
     let form: RequestForm = serde_urlencoded::from_bytes(&body)
         .map_err(|_| with_lang(lang)(WebError::Invalid("visit.error.input")))?;
     let household = form.household.and_then(|h| h.parse().ok());
