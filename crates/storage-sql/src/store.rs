@@ -21,9 +21,9 @@ use tracing::instrument;
 
 use crate::id_crypt::IdKeys;
 use crate::rows::{
-    audit_from_row, corrupt, extra_from_text, extra_to_text, millis, node_args, node_from_row,
-    node_level_column, resident_args, resident_from_row, resident_level_column, session_from_row,
-    user_from_row, uuid_text, NODE_COLUMNS, RESIDENT_COLUMNS,
+    corrupt, extra_from_text, extra_to_text, millis, node_args, node_from_row, node_level_column,
+    resident_args, resident_from_row, resident_level_column, session_from_row, user_from_row,
+    uuid_text, NODE_COLUMNS, RESIDENT_COLUMNS,
 };
 use crate::sql::{get, Arg, Sql};
 use crate::{map_err, Dialect, SqlStore};
@@ -949,24 +949,6 @@ impl Storage for SqlStore {
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         self.execute(&audit_insert(entry)).await?;
         Ok(())
-    }
-
-    async fn audit_log(
-        &self,
-        district: DistrictId,
-        page: u32,
-        per_page: u32,
-    ) -> StoreResult<Page<AuditEntry>> {
-        let per_page = per_page.clamp(1, 500);
-        let page = page.max(1);
-        let mut sql = Sql::new(
-            "SELECT district_id, id, at, user_id, username, action, target_kind, target_id, ip, detail \
-             FROM audit_log WHERE district_id = ",
-        );
-        sql.bind(district.to_string())
-            .push(" ORDER BY at DESC, id DESC");
-        push_page(&mut sql, page, per_page);
-        self.fetch_page(&sql, page, per_page, audit_from_row).await
     }
 }
 

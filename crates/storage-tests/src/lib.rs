@@ -12,8 +12,28 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use mulin_demo::{Demo, DemoParams};
-use mulin_storage::{Storage, StoreError};
+use mulin_domain::ids::DistrictId;
+use mulin_domain::tree::NodePath;
+use mulin_storage::{AuditEntry, AuditQuery, Page, Storage, StoreError, StoreResult};
 use mulin_storage_sql::{IdKey, IdKeys};
+
+/// A district's whole audit log, newest first, a page at a time: the audit viewer's read
+/// with the district itself as the scope, which covers every entry.
+pub async fn audit_page(
+    store: &dyn Storage,
+    district: DistrictId,
+    page: u32,
+    per_page: u32,
+) -> StoreResult<Page<AuditEntry>> {
+    let query = AuditQuery {
+        page,
+        per_page,
+        ..AuditQuery::default()
+    };
+    store
+        .search_audit(district, &[NodePath::root(district.into())], &query)
+        .await
+}
 
 /// The keyring every test database is sealed with: the sealing keys `sealing` (the last
 /// one seals) and a fixed lookup key.

@@ -232,12 +232,4 @@ pub trait Storage:
 
     /// Appends to the audit log.
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
-
-    /// The district's audit log, newest first.
-    async fn audit_log(
-        &self,
-        district: DistrictId,
-        page: u32,
-        per_page: u32,
-    ) -> StoreResult<Page<AuditEntry>>;
 }

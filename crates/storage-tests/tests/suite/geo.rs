@@ -4,6 +4,7 @@
 use mulin_domain::ids::NodeId;
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{AuditEntry, StoreError};
+use mulin_storage_tests::audit_page;
 
 use crate::loaded;
 use mulin_storage_tests::test_now;
@@ -73,8 +74,7 @@ async fn geometries_are_replaced_together_with_their_audit_record_or_not_at_all(
         detail: detail.into(),
     };
     let square = r#"{"type":"Polygon","coordinates":[[[113.1,40.2],[113.2,40.2],[113.2,40.3],[113.1,40.2]]]}"#;
-    let before = store
-        .audit_log(district_id, 1, 500)
+    let before = audit_page(&*store, district_id, 1, 500)
         .await
         .unwrap()
         .items
@@ -96,7 +96,10 @@ async fn geometries_are_replaced_together_with_their_audit_record_or_not_at_all(
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
     let first = store.node(district_id, grids[0].path.id()).await.unwrap();
     assert_eq!(first.geometry, grids[0].geometry);
-    let log = store.audit_log(district_id, 1, 500).await.unwrap().items;
+    let log = audit_page(&*store, district_id, 1, 500)
+        .await
+        .unwrap()
+        .items;
     assert_eq!(log.len(), before);
 
     store
@@ -115,7 +118,10 @@ async fn geometries_are_replaced_together_with_their_audit_record_or_not_at_all(
         assert_eq!(node.geometry.as_deref(), Some(square));
         assert_eq!(node.name, grid.name);
     }
-    let log = store.audit_log(district_id, 1, 500).await.unwrap().items;
+    let log = audit_page(&*store, district_id, 1, 500)
+        .await
+        .unwrap()
+        .items;
     assert_eq!(log.len(), before + 1);
     assert!(log
         .iter()

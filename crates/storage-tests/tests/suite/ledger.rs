@@ -5,6 +5,7 @@ use mulin_domain::ids::{NodeId, ResidentId};
 use mulin_domain::person::{id_check_char, IdNumber, Phone};
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{AuditEntry, ImportBatch, NodeRecord, ResidentRecord};
+use mulin_storage_tests::audit_page;
 use mulin_storage_tests::test_now;
 
 use super::loaded;
@@ -97,7 +98,7 @@ async fn imports_upsert_by_id_number_and_fail_whole() {
             .count()
     };
     assert_eq!(
-        n_audit(store.audit_log(district, 1, 50).await.unwrap().items),
+        n_audit(audit_page(&*store, district, 1, 50).await.unwrap().items),
         1
     );
 
@@ -146,7 +147,7 @@ async fn imports_upsert_by_id_number_and_fail_whole() {
         .is_empty());
     assert!(store.node(district, another_home.path.id()).await.is_err());
     assert_eq!(
-        n_audit(store.audit_log(district, 1, 50).await.unwrap().items),
+        n_audit(audit_page(&*store, district, 1, 50).await.unwrap().items),
         1
     );
 }

@@ -17,6 +17,7 @@ use mulin_storage::{
     AuditEntry, Dataset, Place, ResidentQuery, ResidentRecord, SessionKind, SessionRecord,
     StoreError, UserRecord,
 };
+use mulin_storage_tests::audit_page;
 use mulin_storage_tests::{small_demo, test_now, test_today, TestDb};
 
 mod audit;
@@ -475,7 +476,7 @@ async fn accounts_grants_sessions_and_audit() {
             .await
             .unwrap();
     }
-    let log = store.audit_log(district_id, 1, 2).await.unwrap();
+    let log = audit_page(&*store, district_id, 1, 2).await.unwrap();
     assert_eq!(
         log.items
             .iter()
@@ -485,7 +486,7 @@ async fn accounts_grants_sessions_and_audit() {
     );
     assert!(log.has_more);
     assert_eq!(
-        store.audit_log(district_id, 2, 2).await.unwrap().items[0].action,
+        audit_page(&*store, district_id, 2, 2).await.unwrap().items[0].action,
         "test.0"
     );
 }

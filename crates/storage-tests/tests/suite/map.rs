@@ -5,6 +5,7 @@ use mulin_domain::station::StationKind;
 use mulin_domain::tree::NodeKind;
 use mulin_geo::GridRules;
 use mulin_storage::{AuditEntry, LonLat, StationRecord, StoreError};
+use mulin_storage_tests::audit_page;
 
 use crate::loaded;
 use mulin_storage_tests::test_now;
@@ -29,7 +30,7 @@ async fn audited(
     district: mulin_domain::ids::DistrictId,
     action: &str,
 ) -> usize {
-    let log = store.audit_log(district, 1, 200).await.unwrap().items;
+    let log = audit_page(store, district, 1, 200).await.unwrap().items;
     log.iter().filter(|e| e.action == action).count()
 }
 

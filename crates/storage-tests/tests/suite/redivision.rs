@@ -3,6 +3,7 @@
 
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{AuditEntry, CompoundMove, RedivisionRecord, StoreError};
+use mulin_storage_tests::audit_page;
 
 use crate::loaded;
 use mulin_storage_tests::{test_now, test_today};
@@ -147,6 +148,6 @@ async fn redivisions(
     store: &std::sync::Arc<dyn mulin_storage::Storage>,
     district: mulin_domain::ids::DistrictId,
 ) -> usize {
-    let log = store.audit_log(district, 1, 500).await.unwrap().items;
+    let log = audit_page(&**store, district, 1, 500).await.unwrap().items;
     log.iter().filter(|e| e.action == "grids.redivide").count()
 }

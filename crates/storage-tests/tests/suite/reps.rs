@@ -5,6 +5,7 @@ use mulin_domain::ids::{NodeId, PostId};
 use mulin_domain::org::PostKind;
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{AuditEntry, Place, StoreError};
+use mulin_storage_tests::audit_page;
 
 use crate::loaded;
 use mulin_storage_tests::test_now;
@@ -75,7 +76,7 @@ async fn a_posts_households_are_replaced_with_their_audit() {
         .unwrap();
     let posts = store.posts(district, Place::Within(&root)).await.unwrap();
     assert!(linked(posts).is_empty());
-    let log = store.audit_log(district, 1, 200).await.unwrap().items;
+    let log = audit_page(&*store, district, 1, 200).await.unwrap().items;
     assert_eq!(
         log.iter().filter(|e| e.action == "post.households").count(),
         2

@@ -6,6 +6,7 @@ use chrono::Duration;
 use mulin_domain::care::is_elderly;
 use mulin_domain::policy::Role;
 use mulin_domain::tree::NodeKind;
+use mulin_storage_tests::audit_page;
 use mulin_web::clock::Clock;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -74,7 +75,10 @@ async fn health_records_are_for_the_elderly_and_every_read_is_audited() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(read["conditions"], "高血压");
     let district = app.demo.dataset.nodes[0].path.id().into();
-    let log = app.store.audit_log(district, 1, 100).await.unwrap().items;
+    let log = audit_page(&*app.store, district, 1, 100)
+        .await
+        .unwrap()
+        .items;
     assert!(log
         .iter()
         .any(|e| e.action == "health.read" && e.target_id == old));

@@ -3,6 +3,7 @@
 
 use mulin_domain::policy::Role;
 use mulin_domain::tree::NodeKind;
+use mulin_storage_tests::audit_page;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -23,7 +24,10 @@ async fn put(app: &TestApp, token: Option<&str>, path: &str, body: &Value) -> (S
 
 /// Import records in the audit log (logins are audited too).
 async fn imports(app: &TestApp, district: mulin_domain::ids::DistrictId) -> usize {
-    let log = app.store.audit_log(district, 1, 500).await.unwrap().items;
+    let log = audit_page(&*app.store, district, 1, 500)
+        .await
+        .unwrap()
+        .items;
     log.iter().filter(|e| e.action == "grids.import").count()
 }
 
@@ -174,7 +178,10 @@ async fn the_demo_tiling_passes_and_is_saved_with_one_audit_record() {
     let after = community_features(&app, 0).await;
     assert!((rect(&after[0]).2 - x).abs() < 1e-12);
     assert!((rect(&after[1]).0 - x).abs() < 1e-12);
-    let log = app.store.audit_log(district, 1, 500).await.unwrap().items;
+    let log = audit_page(&*app.store, district, 1, 500)
+        .await
+        .unwrap()
+        .items;
     assert_eq!(imports(&app, district).await, before + 1);
     assert!(log
         .iter()

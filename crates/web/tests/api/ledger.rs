@@ -7,6 +7,7 @@ use mulin_domain::ids::NodeId;
 use mulin_domain::person::id_check_char;
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{NodeRecord, ResidentQuery};
+use mulin_storage_tests::audit_page;
 use reqwest::StatusCode;
 use rust_xlsxwriter::{Format, Workbook};
 use serde_json::Value;
@@ -219,15 +220,18 @@ async fn an_import_is_checked_then_written_once_and_again_changes_nothing() {
     let stored = app.find_by_number(&first[14..]).await;
     assert_eq!(stored[0].phone.as_ref().unwrap().expose(), "13900001111");
 
-    let audited = app
-        .store
-        .audit_log(app.demo.dataset.nodes[0].path.id().into(), 1, 50)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| e.action == "resident.import")
-        .count();
+    let audited = audit_page(
+        &*app.store,
+        app.demo.dataset.nodes[0].path.id().into(),
+        1,
+        50,
+    )
+    .await
+    .unwrap()
+    .items
+    .into_iter()
+    .filter(|e| e.action == "resident.import")
+    .count();
     assert_eq!(audited, 3, "one audit record per written import");
 }
 
@@ -432,16 +436,19 @@ async fn exports_are_masked_unless_revealed_by_a_role_that_may() {
         StatusCode::FORBIDDEN,
         "managers never get full numbers"
     );
-    let actions: Vec<String> = app
-        .store
-        .audit_log(app.demo.dataset.nodes[0].path.id().into(), 1, 50)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|e| e.action)
-        .filter(|a| a.starts_with("resident.export"))
-        .collect();
+    let actions: Vec<String> = audit_page(
+        &*app.store,
+        app.demo.dataset.nodes[0].path.id().into(),
+        1,
+        50,
+    )
+    .await
+    .unwrap()
+    .items
+    .into_iter()
+    .map(|e| e.action)
+    .filter(|a| a.starts_with("resident.export"))
+    .collect();
     assert_eq!(actions, vec!["resident.export.reveal", "resident.export"]);
 }
 

@@ -2,6 +2,7 @@
 //! work calendar, through HTTP, with who may do each.
 
 use mulin_domain::tree::NodeKind;
+use mulin_storage_tests::audit_page;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -22,8 +23,7 @@ async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode
 
 async fn audited(app: &TestApp, action: &str) -> Vec<String> {
     let district = app.demo.dataset.nodes[0].path.id().into();
-    app.store
-        .audit_log(district, 1, 200)
+    audit_page(&*app.store, district, 1, 200)
         .await
         .unwrap()
         .items

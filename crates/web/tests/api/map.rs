@@ -3,6 +3,7 @@
 //! the policy, changes audited.
 
 use mulin_domain::ids::DistrictId;
+use mulin_storage_tests::audit_page;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -31,9 +32,7 @@ fn district(app: &TestApp) -> DistrictId {
 }
 
 async fn audited(app: &TestApp, action: &str) -> usize {
-    let log = app
-        .store
-        .audit_log(district(app), 1, 500)
+    let log = audit_page(&*app.store, district(app), 1, 500)
         .await
         .unwrap()
         .items;

@@ -7,6 +7,7 @@ use mulin_domain::ids::DistrictId;
 use mulin_domain::request::SERVICE_CATALOGUE;
 use mulin_domain::tree::NodeKind;
 use mulin_storage::Open311KeyRecord;
+use mulin_storage_tests::audit_page;
 use mulin_storage_tests::test_now;
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -370,7 +371,9 @@ async fn a_posted_request_reaches_the_grid_worker_and_is_audited() {
     assert!(ids.contains(&id.as_str()) && ids.contains(&xml_id.as_str()));
 
     // Audited under the key's name, without an account.
-    let log = app.store.audit_log(district(&app), 1, 50).await.unwrap();
+    let log = audit_page(&*app.store, district(&app), 1, 50)
+        .await
+        .unwrap();
     let entry = log
         .items
         .iter()

@@ -4,6 +4,7 @@
 
 use mulin_domain::policy::Role;
 use mulin_domain::tree::NodeKind;
+use mulin_storage_tests::audit_page;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -30,7 +31,10 @@ async fn rebalance(app: &TestApp, token: &str, idx: usize, target: usize) -> (St
 
 async fn redivisions(app: &TestApp) -> usize {
     let district = app.community(0).path.district().into();
-    let log = app.store.audit_log(district, 1, 500).await.unwrap().items;
+    let log = audit_page(&*app.store, district, 1, 500)
+        .await
+        .unwrap()
+        .items;
     log.iter().filter(|e| e.action == "grids.redivide").count()
 }
 

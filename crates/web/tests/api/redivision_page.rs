@@ -4,6 +4,7 @@
 //! nothing.
 
 use mulin_domain::tree::NodeKind;
+use mulin_storage_tests::audit_page;
 use reqwest::StatusCode;
 
 use crate::helpers::{spawn_app, TestApp};
@@ -46,7 +47,10 @@ fn ask(csrf: &str, target: usize) -> Vec<(&'static str, String)> {
 
 async fn redivisions(app: &TestApp) -> usize {
     let district = app.community(0).path.district().into();
-    let log = app.store.audit_log(district, 1, 500).await.unwrap().items;
+    let log = audit_page(&*app.store, district, 1, 500)
+        .await
+        .unwrap()
+        .items;
     log.iter().filter(|e| e.action == "grids.redivide").count()
 }
 

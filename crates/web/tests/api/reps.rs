@@ -5,6 +5,7 @@
 use mulin_domain::ids::{DistrictId, NodeId};
 use mulin_domain::policy::Role;
 use mulin_domain::tree::NodeKind;
+use mulin_storage_tests::audit_page;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -32,7 +33,10 @@ fn households_of(app: &TestApp, community: NodeId) -> Vec<String> {
 
 async fn audited(app: &TestApp) -> usize {
     let district: DistrictId = app.demo.dataset.nodes[0].path.id().into();
-    let log = app.store.audit_log(district, 1, 500).await.unwrap().items;
+    let log = audit_page(&*app.store, district, 1, 500)
+        .await
+        .unwrap()
+        .items;
     log.iter().filter(|e| e.action == "post.households").count()
 }
 

@@ -1,6 +1,7 @@
 //! CSRF, origin checks, rate limits, cookies, masking and the audit trail of reveals.
 
 use mulin_domain::tree::NodeKind;
+use mulin_storage_tests::audit_page;
 use mulin_web::WebSettings;
 use reqwest::StatusCode;
 
@@ -155,9 +156,7 @@ async fn revealing_personal_data_is_audited_and_masking_is_the_default() {
     assert!(partial.contains(&full_id));
     assert!(!partial.contains("<html"), "htmx gets the fragment only");
 
-    let log = app
-        .store
-        .audit_log(resident.household.district().into(), 1, 50)
+    let log = audit_page(&*app.store, resident.household.district().into(), 1, 50)
         .await
         .unwrap();
     let entry = log

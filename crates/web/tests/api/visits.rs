@@ -7,6 +7,7 @@ use mulin_domain::calendar::WorkCalendar;
 use mulin_domain::policy::Role;
 use mulin_domain::tree::NodeKind;
 use mulin_domain::visit::CoverageWindow;
+use mulin_storage_tests::audit_page;
 use mulin_web::clock::Clock;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -30,8 +31,7 @@ fn households_in(app: &TestApp, grid: usize) -> i64 {
 
 async fn audit_actions(app: &TestApp) -> Vec<String> {
     let district = app.demo.dataset.nodes[0].path.id().into();
-    app.store
-        .audit_log(district, 1, 200)
+    audit_page(&*app.store, district, 1, 200)
         .await
         .unwrap()
         .items
