@@ -19,6 +19,9 @@ code_enum!(
     }
 );
 
+/// The most characters of a move's reason.
+pub const MAX_REASON_CHARS: usize = 200;
+
 /// One move.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Move {

@@ -21,8 +21,8 @@ use crate::{LedgerError, Problem};
 const HEADER_SEARCH_ROWS: usize = 30;
 /// A row is the header row when it names at least this many known columns.
 const HEADER_MIN_MATCHES: usize = 3;
-/// The columns a ledger must have.
-const REQUIRED: [Field; 3] = [Field::Name, Field::IdNumber, Field::House];
+/// The columns a resident ledger must have (each entry: any one of these).
+const REQUIRED: [&[Field]; 3] = [&[Field::Name], &[Field::IdNumber], &[Field::House]];
 
 /// One checked row of the ledger: a resident and the address they live at.
 #[derive(Clone, PartialEq, Debug)]
@@ -51,6 +51,17 @@ pub struct LedgerRow {
     pub groups: SpecialGroups,
 }
 
+/// The columns about the person, common to both ledgers.
+#[derive(Clone, PartialEq, Debug)]
+pub(crate) struct Person {
+    pub(crate) name: PersonName,
+    pub(crate) gender: Gender,
+    pub(crate) ethnicity: Option<String>,
+    pub(crate) birth_date: NaiveDate,
+    pub(crate) id_number: IdNumber,
+    pub(crate) phone: Option<Phone>,
+}
+
 /// The address parts of a row.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Address {
@@ -65,10 +76,10 @@ pub struct Address {
 }
 
 /// A parsed workbook: the good rows, and every problem of the others.
-#[derive(Clone, PartialEq, Debug, Default)]
-pub struct Parsed {
+#[derive(Clone, PartialEq, Debug)]
+pub struct Parsed<R = LedgerRow> {
     /// Rows without a problem.
-    pub rows: Vec<LedgerRow>,
+    pub rows: Vec<R>,
     /// Every problem found, in row order.
     pub problems: Vec<Problem>,
     /// The addresses of rows that failed their field checks, by Excel row, so the plan
@@ -80,7 +91,19 @@ pub struct Parsed {
     pub headers: HashMap<Field, String>,
 }
 
-impl Parsed {
+impl<R> Default for Parsed<R> {
+    fn default() -> Self {
+        Parsed {
+            rows: Vec::new(),
+            problems: Vec::new(),
+            unchecked_addresses: Vec::new(),
+            n_rows: 0,
+            headers: HashMap::new(),
+        }
+    }
+}
+
+impl<R> Parsed<R> {
     /// The header of a column as the file writes it (the template's word if absent).
     pub fn header(&self, field: Field) -> String {
         self.headers
@@ -90,8 +113,17 @@ impl Parsed {
     }
 }
 
-/// Reads the first worksheet of an xlsx (or xls, xlsb, ods) workbook.
+/// Reads the first worksheet of an xlsx (or xls, xlsb, ods) workbook as a resident ledger.
 pub fn parse_workbook(bytes: &[u8]) -> Result<Parsed, LedgerError> {
+    with_first_sheet(bytes, parse_rows)
+}
+
+/// Hands the cells of a workbook's first worksheet, and the 0-based sheet row of the first,
+/// to `parse`.
+pub(crate) fn with_first_sheet<T>(
+    bytes: &[u8],
+    parse: impl FnOnce(&[&[Data]], u32) -> Result<T, LedgerError>,
+) -> Result<T, LedgerError> {
     let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|err| LedgerError::Unreadable(err.to_string()))?;
     let range = workbook
@@ -100,12 +132,31 @@ pub fn parse_workbook(bytes: &[u8]) -> Result<Parsed, LedgerError> {
         .map_err(|err| LedgerError::Unreadable(err.to_string()))?;
     let (row0, _) = range.start().unwrap_or((0, 0));
     let rows: Vec<&[Data]> = range.rows().collect();
-    parse_rows(&rows, row0)
+    parse(&rows, row0)
 }
 
-/// Checks rows of cells; `row0` is the 0-based sheet row of `rows[0]`.
+/// Checks rows of cells of a resident ledger; `row0` is the 0-based sheet row of `rows[0]`.
 pub fn parse_rows(rows: &[&[Data]], row0: u32) -> Result<Parsed, LedgerError> {
-    let (header_idx, columns) = find_header(rows)?;
+    read_sheet(
+        rows,
+        row0,
+        &REQUIRED,
+        |reader| reader.read(),
+        |row| &row.id_number,
+    )
+}
+
+/// Finds the header row (which must name a column of each of `required`), then reads every
+/// non-blank row below it with `read`, collecting every problem. A person is keyed by ID
+/// number (`id_of`) and may appear once.
+pub(crate) fn read_sheet<R>(
+    rows: &[&[Data]],
+    row0: u32,
+    required: &[&[Field]],
+    mut read: impl FnMut(&mut RowReader<'_>) -> Option<R>,
+    id_of: impl Fn(&R) -> &IdNumber,
+) -> Result<Parsed<R>, LedgerError> {
+    let (header_idx, columns) = find_header(rows, required)?;
     let mut parsed = Parsed {
         headers: columns
             .iter()
@@ -126,8 +177,8 @@ pub fn parse_rows(rows: &[&[Data]], row0: u32) -> Result<Parsed, LedgerError> {
             continue;
         }
         parsed.n_rows += 1;
-        if let Some(ledger_row) = reader.read() {
-            let key = ledger_row.id_number.expose().to_owned();
+        if let Some(ledger_row) = read(&mut reader) {
+            let key = id_of(&ledger_row).expose().to_owned();
             if let Some(first) = seen.get(&key) {
                 reader.problem(
                     Field::IdNumber,
@@ -151,7 +202,7 @@ pub fn parse_rows(rows: &[&[Data]], row0: u32) -> Result<Parsed, LedgerError> {
 /// The column of each known field, with the header text as the file writes it.
 type Columns = HashMap<Field, (usize, String)>;
 
-fn find_header(rows: &[&[Data]]) -> Result<(usize, Columns), LedgerError> {
+fn find_header(rows: &[&[Data]], required: &[&[Field]]) -> Result<(usize, Columns), LedgerError> {
     for (idx, cells) in rows.iter().take(HEADER_SEARCH_ROWS).enumerate() {
         let mut columns = Columns::new();
         for (col, cell) in cells.iter().enumerate() {
@@ -164,10 +215,13 @@ fn find_header(rows: &[&[Data]]) -> Result<(usize, Columns), LedgerError> {
             }
         }
         if columns.len() >= HEADER_MIN_MATCHES {
-            let missing: Vec<&str> = REQUIRED
+            let missing: Vec<String> = required
                 .iter()
-                .filter(|field| !columns.contains_key(field))
-                .map(|field| field.header())
+                .filter(|any_of| !any_of.iter().any(|field| columns.contains_key(field)))
+                .map(|any_of| {
+                    let headers: Vec<&str> = any_of.iter().map(|field| field.header()).collect();
+                    headers.join("或")
+                })
                 .collect();
             if !missing.is_empty() {
                 return Err(LedgerError::MissingColumns(missing.join("、")));
@@ -178,7 +232,8 @@ fn find_header(rows: &[&[Data]]) -> Result<(usize, Columns), LedgerError> {
     Err(LedgerError::NoHeader)
 }
 
-struct RowReader<'a> {
+/// One row being read: its cells, where each known column is, and the row's problems.
+pub(crate) struct RowReader<'a> {
     row: u32,
     cells: &'a [Data],
     columns: &'a Columns,
@@ -235,7 +290,12 @@ fn date_from_number(value: f64) -> Option<DateCell> {
 }
 
 impl RowReader<'_> {
-    fn problem(&mut self, field: Field, message: String) {
+    /// Excel's number of this row.
+    pub(crate) fn row(&self) -> u32 {
+        self.row
+    }
+
+    pub(crate) fn problem(&mut self, field: Field, message: String) {
         let column = self
             .columns
             .get(&field)
@@ -261,12 +321,58 @@ impl RowReader<'_> {
             .all(|field| cell_text(self.cell(*field)).is_none())
     }
 
+    /// Whether the file has this column.
+    pub(crate) fn has(&self, field: Field) -> bool {
+        self.columns.contains_key(&field)
+    }
+
     /// The text of a cell, trimmed; `None` when blank.
-    fn text(&self, field: Field) -> Option<String> {
+    pub(crate) fn text(&self, field: Field) -> Option<String> {
         cell_text(self.cell(field))
     }
 
     fn read(&mut self) -> Option<LedgerRow> {
+        let person = self.person();
+        let relation = match self.text(Field::Relation) {
+            None => Some(Relation::Other),
+            Some(text) => relation_from(&text).or_else(|| {
+                self.problem(
+                    Field::Relation,
+                    format!("无法识别与户主关系「{text}」，可填：户主、配偶、子女、父母、孙子女、祖父母、兄弟姐妹、儿媳/女婿、其他"),
+                );
+                None
+            }),
+        };
+        let status = match self.text(Field::Status) {
+            None => Some(ResidenceStatus::Registered),
+            Some(text) => status_from(&text).or_else(|| {
+                self.problem(
+                    Field::Status,
+                    format!("无法识别人户状态「{text}」，可填：户籍、常住、流动、空挂"),
+                );
+                None
+            }),
+        };
+        let groups = self.groups();
+        let address = self.checked_address();
+        let person = person?;
+        Some(LedgerRow {
+            row: self.row,
+            name: person.name,
+            gender: person.gender,
+            ethnicity: person.ethnicity,
+            birth_date: person.birth_date,
+            id_number: person.id_number,
+            phone: person.phone,
+            address,
+            relation: relation?,
+            status: status?,
+            groups: groups?,
+        })
+    }
+
+    /// The person's own columns, each checked (every problem reported).
+    pub(crate) fn person(&mut self) -> Option<Person> {
         let name = match self.text(Field::Name) {
             None => {
                 self.problem(Field::Name, "姓名不能为空".to_owned());
@@ -290,53 +396,83 @@ impl RowReader<'_> {
                 })
                 .ok(),
         };
-        let relation = match self.text(Field::Relation) {
-            None => Some(Relation::Other),
-            Some(text) => relation_from(&text).or_else(|| {
-                self.problem(
-                    Field::Relation,
-                    format!("无法识别与户主关系「{text}」，可填：户主、配偶、子女、父母、孙子女、祖父母、兄弟姐妹、儿媳/女婿、其他"),
-                );
-                None
-            }),
-        };
-        let status = match self.text(Field::Status) {
-            None => Some(ResidenceStatus::Registered),
-            Some(text) => status_from(&text).or_else(|| {
-                self.problem(
-                    Field::Status,
-                    format!("无法识别人户状态「{text}」，可填：户籍、常住、流动、空挂"),
-                );
-                None
-            }),
-        };
-        let groups = self.groups();
-        let address = self.address();
-        if address.house.is_none() {
-            self.problem(Field::House, "房号不能为空".to_owned());
-        }
         let ethnicity = self.text(Field::Ethnicity);
-        Some(LedgerRow {
-            row: self.row,
+        Some(Person {
             name: name?,
             gender: gender?,
             ethnicity,
             birth_date: birth_date?,
             id_number: id_number?,
             phone,
-            address,
-            relation: relation?,
-            status: status?,
-            groups: groups?,
         })
     }
 
-    fn address(&self) -> Address {
-        Address {
+    /// The address, from its own columns or else split from a one-cell 现居住地址.
+    pub(crate) fn address(&self) -> Address {
+        let parts = Address {
             compound: self.text(Field::Compound).map(|t| fold(&t)),
             building: self.text(Field::Building).map(|t| fold(&t)),
             entrance: self.text(Field::Entrance).map(|t| fold(&t)),
             house: self.text(Field::House).map(|t| fold(&t)),
+        };
+        if parts.house.is_some() {
+            return parts;
+        }
+        self.text(Field::CurrentAddress)
+            .and_then(|text| split_address(&text))
+            .unwrap_or(parts)
+    }
+
+    /// The address, with a problem when it names no house.
+    pub(crate) fn checked_address(&mut self) -> Address {
+        let address = self.address();
+        if address.house.is_none() {
+            match self.text(Field::CurrentAddress) {
+                Some(text) => self.problem(
+                    Field::CurrentAddress,
+                    format!("无法从「{text}」中分出小区、楼栋、单元和房号，请写成“阳光小区3号楼2单元401室”，或分列填写"),
+                ),
+                None => self.problem(Field::House, "房号不能为空".to_owned()),
+            }
+        }
+        address
+    }
+
+    /// A date column other than the birth date: a whole day, or blank (`Ok(None)`); a
+    /// problem otherwise.
+    pub(crate) fn date(&mut self, field: Field) -> Result<Option<NaiveDate>, ()> {
+        let cell = self.cell(field).clone();
+        let Some(shown) = cell_text(&cell) else {
+            return Ok(None);
+        };
+        let written = match &cell {
+            Data::DateTime(value) => date_from_serial(value.as_f64()).map(DateCell::Day),
+            Data::Float(value) => date_from_number(*value),
+            Data::Int(value) => date_from_number(*value as f64),
+            Data::DateTimeIso(text) | Data::String(text) => date_from_text(text),
+            _ => None,
+        };
+        let header = self
+            .columns
+            .get(&field)
+            .map(|(_, header)| header.clone())
+            .unwrap_or_else(|| field.header().to_owned());
+        match written {
+            Some(DateCell::Day(date)) => Ok(Some(date)),
+            Some(DateCell::Month(..)) => {
+                self.problem(
+                    field,
+                    format!("{header}「{shown}」缺少日，请写成 2024-03-14 这样的完整日期"),
+                );
+                Err(())
+            }
+            None => {
+                self.problem(
+                    field,
+                    format!("无法识别{header}「{shown}」，请写成 2024-03-14 这样的日期"),
+                );
+                Err(())
+            }
         }
     }
 
@@ -502,4 +638,37 @@ fn cell_text(cell: &Data) -> Option<String> {
         },
     };
     (!text.is_empty()).then_some(text)
+}
+
+/// Splits "阳光小区3号楼2单元401室" (or "阳光小区3栋2单元401") into its parts; `None` when no
+/// building number can be found.
+pub fn split_address(text: &str) -> Option<Address> {
+    let text = fold(text);
+    let (marker_at, marker) = ["号楼", "栋", "幢"]
+        .iter()
+        .filter_map(|marker| text.find(marker).map(|at| (at, *marker)))
+        .min_by_key(|(at, _)| *at)?;
+    let before = &text[..marker_at];
+    let stem_at = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, ch)| ch.is_ascii_alphanumeric() || *ch == '-')
+        .last()
+        .map(|(at, _)| at)?;
+    let (compound, building) = before.split_at(stem_at);
+    let rest = &text[marker_at + marker.len()..];
+    let (entrance, house) = match rest.split_once("单元") {
+        Some((entrance, house)) => (Some(entrance), house),
+        None => (None, rest),
+    };
+    let house = house.trim_end_matches(['室', '号']);
+    if compound.is_empty() || house.is_empty() || entrance.is_some_and(str::is_empty) {
+        return None;
+    }
+    Some(Address {
+        compound: Some(compound.to_owned()),
+        building: Some(building.to_owned()),
+        entrance: entrance.map(str::to_owned),
+        house: Some(house.to_owned()),
+    })
 }

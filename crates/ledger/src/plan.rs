@@ -139,6 +139,22 @@ pub async fn plan_import(
     parsed: Parsed,
     allowed: &(dyn Fn(&NodePath) -> bool + Send + Sync),
 ) -> StoreResult<ImportPlan> {
+    plan_merged(store, under, parsed, allowed, &mut |_, _, _| {}).await
+}
+
+/// Adjusts the record a row would write (Excel row, the stored record if any, the record
+/// from the file), before it is compared with the stored one.
+pub(crate) type Merge<'a> =
+    dyn FnMut(u32, Option<&ResidentRecord>, &mut ResidentRecord) + Send + 'a;
+
+/// [`plan_import`], with `merge` seeing every resident row that resolved to a household.
+pub(crate) async fn plan_merged(
+    store: &dyn Storage,
+    under: &NodeRecord,
+    parsed: Parsed,
+    allowed: &(dyn Fn(&NodePath) -> bool + Send + Sync),
+    merge: &mut Merge<'_>,
+) -> StoreResult<ImportPlan> {
     let headers = Headers(parsed.headers.clone());
     let mut plan = ImportPlan {
         n_rows: parsed.n_rows,
@@ -233,7 +249,7 @@ pub async fn plan_import(
             .get(&household.id())
             .and_then(|node| node.address.clone())
             .unwrap_or_default();
-        let record = ResidentRecord {
+        let mut record = ResidentRecord {
             id: before.map_or_else(ResidentId::new_v7, |b| b.id),
             household,
             address,
@@ -248,6 +264,7 @@ pub async fn plan_import(
             groups: row.groups,
             extra: before.map(|b| b.extra.clone()).unwrap_or_default(),
         };
+        merge(row.row, before, &mut record);
         match before {
             Some(before) if *before == record => plan.unchanged += 1,
             Some(_) => {

@@ -32,12 +32,29 @@ pub enum Field {
     Status,
     /// 特殊群体.
     Groups,
-    /// 备注 (read and ignored: the registry has no free-text note yet).
+    /// 备注 (read and ignored by the resident ledger; the floating ledger keeps it).
     Note,
+    /// 现居住地址 written in one cell ("阳光小区3号楼2单元401室"), where a file has no
+    /// separate 小区/楼栋/单元/房号 columns.
+    CurrentAddress,
+    /// 户籍地址: where a floating resident is registered.
+    HomeAddress,
+    /// 来本地日期: the move in.
+    MoveInDate,
+    /// 暂住事由: why they came.
+    MoveInReason,
+    /// 离开日期: the move out.
+    MoveOutDate,
+    /// 离开原因.
+    MoveOutReason,
+    /// 职业/工作单位.
+    Occupation,
+    /// 居住证号.
+    PermitNumber,
 }
 
 impl Field {
-    /// Every column, in the order the template and exports write them.
+    /// The resident ledger's columns, in the order its template and exports write them.
     pub const ALL: [Field; 14] = [
         Field::Name,
         Field::Gender,
@@ -53,6 +70,55 @@ impl Field {
         Field::Status,
         Field::Groups,
         Field::Note,
+    ];
+
+    /// The floating-population ledger's columns (流动人口信息登记台账), in the order its
+    /// template and exports write them.
+    pub const FLOATING: [Field; 18] = [
+        Field::Name,
+        Field::Gender,
+        Field::Ethnicity,
+        Field::BirthDate,
+        Field::IdNumber,
+        Field::Phone,
+        Field::HomeAddress,
+        Field::Compound,
+        Field::Building,
+        Field::Entrance,
+        Field::House,
+        Field::MoveInDate,
+        Field::MoveInReason,
+        Field::MoveOutDate,
+        Field::MoveOutReason,
+        Field::Occupation,
+        Field::PermitNumber,
+        Field::Note,
+    ];
+
+    /// Every column a header may name, in either ledger.
+    const KNOWN: [Field; 22] = [
+        Field::Name,
+        Field::Gender,
+        Field::Ethnicity,
+        Field::BirthDate,
+        Field::IdNumber,
+        Field::Phone,
+        Field::Compound,
+        Field::Building,
+        Field::Entrance,
+        Field::House,
+        Field::Relation,
+        Field::Status,
+        Field::Groups,
+        Field::Note,
+        Field::CurrentAddress,
+        Field::HomeAddress,
+        Field::MoveInDate,
+        Field::MoveInReason,
+        Field::MoveOutDate,
+        Field::MoveOutReason,
+        Field::Occupation,
+        Field::PermitNumber,
     ];
 
     /// The header the template and exports write.
@@ -72,6 +138,14 @@ impl Field {
             Field::Status => "人户状态",
             Field::Groups => "特殊群体",
             Field::Note => "备注",
+            Field::CurrentAddress => "现居住地址",
+            Field::HomeAddress => "户籍地址",
+            Field::MoveInDate => "来本地日期",
+            Field::MoveInReason => "暂住事由",
+            Field::MoveOutDate => "离开日期",
+            Field::MoveOutReason => "离开原因",
+            Field::Occupation => "职业/工作单位",
+            Field::PermitNumber => "居住证号",
         }
     }
 
@@ -131,6 +205,72 @@ impl Field {
                 "特殊群体类别",
             ],
             Field::Note => &["备注", "说明"],
+            Field::CurrentAddress => &[
+                "现居住地址",
+                "现居住地",
+                "现住址",
+                "现住地址",
+                "居住地址",
+                "现居地址",
+                "暂住地址",
+                "暂住地",
+                "暂住处所",
+            ],
+            Field::HomeAddress => &[
+                "户籍地址",
+                "户籍地",
+                "户籍所在地",
+                "户口所在地",
+                "户籍住址",
+                "户籍详址",
+                "原籍",
+            ],
+            Field::MoveInDate => &[
+                "来本地日期",
+                "来本地时间",
+                "来本地居住日期",
+                "迁入日期",
+                "迁入时间",
+                "来住日期",
+                "入住日期",
+                "到达日期",
+            ],
+            Field::MoveInReason => &[
+                "暂住事由",
+                "来由",
+                "来本地事由",
+                "来本地原因",
+                "迁入原因",
+                "迁入事由",
+                "居住事由",
+                "暂住原因",
+            ],
+            Field::MoveOutDate => &[
+                "离开日期",
+                "离开时间",
+                "迁出日期",
+                "迁出时间",
+                "离开本地日期",
+                "注销日期",
+            ],
+            Field::MoveOutReason => &["离开原因", "迁出原因", "离开事由", "迁出事由"],
+            Field::Occupation => &[
+                "职业/工作单位",
+                "工作单位/职业",
+                "职业",
+                "工作单位",
+                "服务处所",
+                "从业单位",
+                "职业及工作单位",
+                "就业单位",
+            ],
+            Field::PermitNumber => &[
+                "居住证号",
+                "居住证号码",
+                "居住证编号",
+                "暂住证号",
+                "暂住证号码",
+            ],
         }
     }
 
@@ -140,7 +280,7 @@ impl Field {
         if key.is_empty() {
             return None;
         }
-        Field::ALL
+        Field::KNOWN
             .into_iter()
             .find(|field| field.synonyms().contains(&key.as_str()))
     }
@@ -364,7 +504,7 @@ mod tests {
         for group in SpecialGroup::ALL {
             assert_eq!(group_from(group_label(*group)), Some(*group));
         }
-        for field in Field::ALL {
+        for field in Field::KNOWN {
             assert_eq!(Field::from_header(field.header()), Some(field));
         }
     }

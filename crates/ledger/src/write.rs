@@ -69,20 +69,28 @@ impl ExportRow {
     }
 }
 
+const RESIDENT_SHEET: &str = "居民底册";
+
 fn xlsx_err(err: XlsxError) -> LedgerError {
     LedgerError::Write(err.to_string())
 }
 
-/// Writes a workbook: an optional merged title row, the header row, then `rows`. Every
-/// column is text, so ID numbers and phones keep every digit when edited in Excel.
-fn workbook(title: Option<&str>, rows: &[ExportRow]) -> Result<Vec<u8>, LedgerError> {
+/// Writes a workbook: an optional merged title row, the header row of `fields`, then
+/// `rows` (cells in the order of `fields`). Every column is text, so ID numbers and phones
+/// keep every digit when edited in Excel.
+pub(crate) fn workbook(
+    sheet_name: &str,
+    title: Option<&str>,
+    fields: &[Field],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<Vec<u8>, LedgerError> {
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
-    sheet.set_name("居民底册").map_err(xlsx_err)?;
+    sheet.set_name(sheet_name).map_err(xlsx_err)?;
     let text = Format::new().set_num_format("@");
     let bold = Format::new().set_bold().set_num_format("@");
     let title_format = Format::new().set_bold().set_align(FormatAlign::Center);
-    let n_cols = Field::ALL.len() as u16;
+    let n_cols = fields.len() as u16;
     let mut row: u32 = 0;
     if let Some(title) = title {
         sheet
@@ -90,13 +98,20 @@ fn workbook(title: Option<&str>, rows: &[ExportRow]) -> Result<Vec<u8>, LedgerEr
             .map_err(xlsx_err)?;
         row = 1;
     }
-    for (col, field) in Field::ALL.iter().enumerate() {
+    for (col, field) in fields.iter().enumerate() {
         let col = col as u16;
         sheet.set_column_format(col, &text).map_err(xlsx_err)?;
         let width = match field {
-            Field::IdNumber => 22.0,
-            Field::Phone | Field::Compound | Field::Groups | Field::Note => 16.0,
-            Field::BirthDate => 12.0,
+            Field::IdNumber | Field::PermitNumber => 22.0,
+            Field::Phone
+            | Field::Compound
+            | Field::Groups
+            | Field::Note
+            | Field::HomeAddress
+            | Field::MoveInReason
+            | Field::MoveOutReason
+            | Field::Occupation => 16.0,
+            Field::BirthDate | Field::MoveInDate | Field::MoveOutDate => 12.0,
             _ => 9.0,
         };
         sheet.set_column_width(col, width).map_err(xlsx_err)?;
@@ -105,9 +120,9 @@ fn workbook(title: Option<&str>, rows: &[ExportRow]) -> Result<Vec<u8>, LedgerEr
             .map_err(xlsx_err)?;
     }
     sheet.set_freeze_panes(row + 1, 0).map_err(xlsx_err)?;
-    for record in rows {
+    for cells in rows {
         row += 1;
-        for (col, cell) in record.cells().iter().enumerate() {
+        for (col, cell) in cells.iter().enumerate() {
             if !cell.is_empty() {
                 sheet
                     .write_string_with_format(row, col as u16, cell, &text)
@@ -120,12 +135,22 @@ fn workbook(title: Option<&str>, rows: &[ExportRow]) -> Result<Vec<u8>, LedgerEr
 
 /// An export as xlsx.
 pub fn write_xlsx(rows: &[ExportRow]) -> Result<Vec<u8>, LedgerError> {
-    workbook(None, rows)
+    workbook(
+        RESIDENT_SHEET,
+        None,
+        &Field::ALL,
+        rows.iter().map(|r| Vec::from(r.cells())),
+    )
 }
 
 /// The blank template: a title row above the header, as offices' own files have.
 pub fn template_xlsx() -> Result<Vec<u8>, LedgerError> {
-    workbook(Some("居民底册（身份证号请保持文本格式）"), &[])
+    workbook(
+        RESIDENT_SHEET,
+        Some("居民底册（身份证号请保持文本格式）"),
+        &Field::ALL,
+        std::iter::empty(),
+    )
 }
 
 /// An export as CSV (UTF-8 with a byte-order mark, so Excel opens it as UTF-8). ID numbers

@@ -19,7 +19,12 @@ const MOVEMENT_COLUMNS: &str = "district_id, id, resident_id, seq, household_id,
      community_id, grid_id, compound_id, building_id, entrance_id, direction, on_date, reason, \
      recorded_by, recorded_at";
 
-fn movement_from_row(row: &AnyRow) -> StoreResult<MovementRecord> {
+/// The head of an insert of moves; rows come from [`movement_args`].
+pub(crate) fn movement_insert() -> String {
+    format!("INSERT INTO movements ({MOVEMENT_COLUMNS}) VALUES ")
+}
+
+pub(crate) fn movement_from_row(row: &AnyRow) -> StoreResult<MovementRecord> {
     let mut ids = [None; 8];
     for (level, column) in LEVEL_COLUMNS.iter().enumerate() {
         ids[level] = Some(NodeId::from_uuid(uuid_text(row, column)?));
@@ -42,8 +47,32 @@ fn movement_from_row(row: &AnyRow) -> StoreResult<MovementRecord> {
     })
 }
 
+/// The arguments of one row of [`movement_insert`].
+pub(crate) fn movement_args(movement: &MovementRecord) -> Vec<Arg> {
+    let mut args = vec![
+        id_text(movement.district),
+        id_text(movement.id),
+        id_text(movement.resident),
+        Arg::from(movement.seq),
+        id_text(movement.household.id()),
+    ];
+    args.extend(
+        movement.household.levels()[1..7]
+            .iter()
+            .map(|id| Arg::Text(id.map(|id| id.to_string()))),
+    );
+    args.extend([
+        Arg::from(movement.direction.as_str()),
+        Arg::from(movement.on.format("%Y-%m-%d").to_string()),
+        Arg::from(movement.reason.clone()),
+        id_text(movement.recorded_by),
+        Arg::from(millis(movement.recorded_at)),
+    ]);
+    args
+}
+
 /// `SELECT m.…, r.name` from moves joined to the registry for the name.
-fn movement_select() -> Sql {
+pub(crate) fn movement_select() -> Sql {
     let columns: Vec<String> = MOVEMENT_COLUMNS
         .split(", ")
         .map(|column| format!("m.{column}"))
@@ -63,30 +92,9 @@ impl FloatingStore for SqlStore {
         movement: &MovementRecord,
         audit: &AuditEntry,
     ) -> StoreResult<()> {
-        let mut args = vec![
-            id_text(movement.district),
-            id_text(movement.id),
-            id_text(movement.resident),
-            Arg::from(movement.seq),
-            id_text(movement.household.id()),
-        ];
-        args.extend(
-            movement.household.levels()[1..7]
-                .iter()
-                .map(|id| Arg::Text(id.map(|id| id.to_string()))),
-        );
-        args.extend([
-            Arg::from(movement.direction.as_str()),
-            Arg::from(movement.on.format("%Y-%m-%d").to_string()),
-            Arg::from(movement.reason.clone()),
-            id_text(movement.recorded_by),
-            Arg::from(millis(movement.recorded_at)),
-        ]);
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        let mut sql = Sql::new(&format!(
-            "INSERT INTO movements ({MOVEMENT_COLUMNS}) VALUES "
-        ));
-        sql.bind_row(args);
+        let mut sql = Sql::new(&movement_insert());
+        sql.bind_row(movement_args(movement));
         execute_in(&mut tx, &sql).await?;
         execute_in(&mut tx, &audit_insert(audit)).await?;
         tx.commit().await.map_err(map_err)

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use mulin_domain::ids::DistrictId;
 use mulin_domain::person::IdNumber;
 use mulin_storage::{ImportBatch, LedgerStore, ResidentRecord, StoreResult};
+use sqlx::{Any, Transaction};
 use tracing::instrument;
 
 use crate::rows::{node_args, resident_args, resident_from_row, NODE_COLUMNS, RESIDENT_COLUMNS};
@@ -24,7 +25,7 @@ const UPSERT_TAIL: &str = " ON CONFLICT (district_id, id_hash) DO UPDATE SET \
      entrance_id = excluded.entrance_id, name = excluded.name, gender = excluded.gender, \
      birth_date = excluded.birth_date, ethnicity = excluded.ethnicity, phone = excluded.phone, \
      relation = excluded.relation, status = excluded.status, group_bits = excluded.group_bits, \
-     search_text = excluded.search_text";
+     search_text = excluded.search_text, extra = excluded.extra";
 
 #[async_trait]
 impl LedgerStore for SqlStore {
@@ -56,10 +57,23 @@ impl LedgerStore for SqlStore {
 
     #[instrument(skip_all, fields(n_nodes = batch.nodes.len(), n_residents = batch.residents.len()))]
     async fn apply_import(&self, batch: &ImportBatch) -> StoreResult<()> {
-        let max_args = self.dialect.max_insert_args();
         let mut tx = self.writer.begin().await.map_err(map_err)?;
+        self.write_import_in(&mut tx, batch).await?;
+        tx.commit().await.map_err(map_err)?;
+        self.after_import(batch).await
+    }
+}
+
+impl SqlStore {
+    /// Writes an import's nodes, residents and audit record inside `tx`.
+    pub(crate) async fn write_import_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        batch: &ImportBatch,
+    ) -> StoreResult<()> {
+        let max_args = self.dialect.max_insert_args();
         insert_rows(
-            &mut tx,
+            tx,
             max_args,
             &format!("INSERT INTO nodes ({NODE_COLUMNS}) VALUES "),
             batch.nodes.iter().map(node_args),
@@ -76,10 +90,13 @@ impl LedgerStore for SqlStore {
                 sql.bind_row(resident_args(&self.id_keys, resident)?);
             }
             sql.push(UPSERT_TAIL);
-            execute_in(&mut tx, &sql).await?;
+            execute_in(tx, &sql).await?;
         }
-        execute_in(&mut tx, &audit_insert(&batch.audit)).await?;
-        tx.commit().await.map_err(map_err)?;
+        execute_in(tx, &audit_insert(&batch.audit)).await
+    }
+
+    /// Refreshes the planner's statistics after a large import (once committed).
+    pub(crate) async fn after_import(&self, batch: &ImportBatch) -> StoreResult<()> {
         if batch.nodes.len() + batch.residents.len() >= ANALYZE_AFTER_ROWS {
             for statement in self.dialect.after_bulk_load() {
                 self.execute(&Sql::new(statement)).await?;

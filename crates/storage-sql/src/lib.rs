@@ -14,6 +14,7 @@
 mod audit;
 mod care;
 mod floating;
+mod floating_import;
 mod geo;
 mod id_crypt;
 mod id_keys;

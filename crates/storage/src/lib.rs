@@ -12,6 +12,7 @@
 mod audit;
 mod care;
 mod floating;
+mod floating_import;
 mod geo;
 mod id_keys;
 pub mod kpi;
@@ -36,6 +37,7 @@ use mulin_domain::tree::NodePath;
 pub use audit::{AuditQuery, AuditStore, PERSONAL_DATA_READ_SUFFIX};
 pub use care::*;
 pub use floating::*;
+pub use floating_import::FloatingImportStore;
 pub use geo::GeoStore;
 pub use id_keys::IdKeyStore;
 pub use ledger::{ImportBatch, LedgerStore};
@@ -78,6 +80,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Storage:
     AuditStore
     + CareStore
+    + FloatingImportStore
     + FloatingStore
     + GeoStore
     + IdKeyStore

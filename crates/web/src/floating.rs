@@ -13,8 +13,7 @@ use crate::auth::AuthUser;
 use crate::error::WebError;
 use crate::AppState;
 
-/// The most characters of a reason.
-pub const MAX_REASON_CHARS: usize = 200;
+pub use mulin_domain::movement::MAX_REASON_CHARS;
 
 fn as_move(m: &MovementRecord) -> Move {
     Move {

@@ -21,6 +21,7 @@ use mulin_storage_tests::audit_page;
 use mulin_storage_tests::{small_demo, test_now, test_today, TestDb};
 
 mod audit;
+mod floating_import;
 mod geo;
 mod id_keys;
 mod kpi;

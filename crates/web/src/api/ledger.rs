@@ -104,7 +104,7 @@ impl ImportReport {
         ImportReport::failed(0, dry_run, vec![file_problem(message)])
     }
 
-    fn failed(rows: usize, dry_run: bool, errors: Vec<Problem>) -> ImportReport {
+    pub(crate) fn failed(rows: usize, dry_run: bool, errors: Vec<Problem>) -> ImportReport {
         ImportReport {
             ok: false,
             rows,
@@ -126,7 +126,7 @@ fn problem_view(problem: Problem) -> ImportProblem {
     }
 }
 
-fn file_problem(message: String) -> Problem {
+pub(crate) fn file_problem(message: String) -> Problem {
     Problem {
         row: 0,
         column: String::new(),
@@ -134,7 +134,7 @@ fn file_problem(message: String) -> Problem {
     }
 }
 
-fn rejected(status: StatusCode, report: ImportReport) -> Response {
+pub(crate) fn rejected(status: StatusCode, report: impl Serialize) -> Response {
     (status, Json(report)).into_response()
 }
 
@@ -149,16 +149,34 @@ async fn import_residents(
     State(state): State<AppState>,
     auth: AuthUser,
     Query(params): Query<ImportParams>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, WebError> {
     let dry_run = params.dry_run.unwrap_or(false);
     let under = import_target(&state, &auth, &params.under).await?;
+    let (file_name, bytes) = match read_file_field(multipart, dry_run).await {
+        Ok(upload) => upload,
+        Err(response) => return Ok(response),
+    };
+    let (status, report) = import_file(&state, &auth, &under, &file_name, bytes, dry_run).await?;
+    Ok(if status == StatusCode::OK {
+        Json(report).into_response()
+    } else {
+        rejected(status, report)
+    })
+}
+
+/// The multipart field `file` (its name and bytes), or the answer that says why there is
+/// none.
+pub(crate) async fn read_file_field(
+    mut multipart: Multipart,
+    dry_run: bool,
+) -> Result<(String, Vec<u8>), Response> {
     let mut upload: Option<(String, Vec<u8>)> = None;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(err) => return Ok(upload_error(err.status(), dry_run)),
+            Err(err) => return Err(upload_error(err.status(), dry_run)),
         };
         if field.name() != Some("file") {
             continue;
@@ -166,11 +184,11 @@ async fn import_residents(
         let file_name = field.file_name().unwrap_or("").to_owned();
         match field.bytes().await {
             Ok(bytes) => upload = Some((file_name, bytes.to_vec())),
-            Err(err) => return Ok(upload_error(err.status(), dry_run)),
+            Err(err) => return Err(upload_error(err.status(), dry_run)),
         }
     }
-    let Some((file_name, bytes)) = upload else {
-        return Ok(rejected(
+    upload.ok_or_else(|| {
+        rejected(
             StatusCode::UNPROCESSABLE_ENTITY,
             ImportReport::failed(
                 0,
@@ -179,13 +197,7 @@ async fn import_residents(
                     "请选择要导入的 Excel 文件（表单字段 file）".to_owned(),
                 )],
             ),
-        ));
-    };
-    let (status, report) = import_file(&state, &auth, &under, &file_name, bytes, dry_run).await?;
-    Ok(if status == StatusCode::OK {
-        Json(report).into_response()
-    } else {
-        rejected(status, report)
+        )
     })
 }
 
@@ -318,9 +330,9 @@ pub fn import_batch(
     }
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-fn attachment(content_type: &str, file_name: &str, body: Vec<u8>) -> Response {
+pub(crate) fn attachment(content_type: &str, file_name: &str, body: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),

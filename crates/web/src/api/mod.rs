@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 pub mod audit;
+pub mod floating_ledger;
 pub mod ledger;
 
 use crate::access;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .merge(redivision::routes())
         .merge(map::routes())
         .merge(reps::routes())
+        .merge(floating_ledger::routes())
 }
 
 /// The OpenAPI document.
@@ -427,6 +429,7 @@ async fn openapi_json() -> impl IntoResponse {
     doc.merge(redivision::RedivisionApi::openapi());
     doc.merge(map::MapApi::openapi());
     doc.merge(reps::RepsApi::openapi());
+    doc.merge(floating_ledger::FloatingLedgerApi::openapi());
     Json(doc)
 }
 

@@ -1,6 +1,6 @@
-//! The import page: upload a resident ledger, check it (a dry run that lists every problem
+//! The import page: upload a resident ledger or a floating-population ledger, check it (a dry run that lists every problem
 //! by Excel row and column, in Chinese), then import it, all rows or none. The work is the
-//! API's (`api::ledger::import_file`); this page only carries the form and the report, and
+//! API's (`api::ledger::import_file`, `api::floating_ledger::import_floating_file`); this page only carries the form and the report, and
 //! shows an indicator while the server works.
 
 use askama::Template;
@@ -12,6 +12,7 @@ use axum::Router;
 use mulin_domain::policy::Action;
 
 use super::{page, render, with_lang, Layout};
+use crate::api::floating_ledger::import_floating_file;
 use crate::api::ledger::{import_file, import_target, ImportReport, MAX_IMPORT_BYTES};
 use crate::auth::{self, PageUser};
 use crate::error::{PageError, WebError};
@@ -39,6 +40,8 @@ struct Target {
 struct ReportPartial {
     t: Tr,
     report: ImportReport,
+    /// Moves in and out added (floating-population ledger only).
+    moves: Option<usize>,
 }
 
 #[derive(Template)]
@@ -97,6 +100,8 @@ async fn view_imports_get(
 #[derive(Default)]
 struct Upload {
     under: String,
+    /// `floating` for the floating-population ledger; anything else is the resident ledger.
+    kind: String,
     dry_run: bool,
     csrf: Option<String>,
     file: Option<(String, Vec<u8>)>,
@@ -114,6 +119,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, WebError> {
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
         match field.name().unwrap_or("") {
             "under" => upload.under = field.text().await.map_err(bad)?,
+            "kind" => upload.kind = field.text().await.map_err(bad)?,
             "dry_run" => upload.dry_run = field.text().await.map_err(bad)? != "false",
             "csrf" => upload.csrf = Some(field.text().await.map_err(bad)?),
             "file" => {
@@ -148,9 +154,10 @@ async fn view_imports_post(
         .await
         .map_err(with_lang(lang))?;
     let t = Tr::new(lang);
-    let report = match upload.file {
-        Some((file_name, bytes)) => {
-            import_file(
+    let floating = upload.kind == "floating";
+    let (report, moves) = match upload.file {
+        Some((file_name, bytes)) if floating => {
+            let (_, report) = import_floating_file(
                 &state,
                 &user.auth,
                 &under,
@@ -159,12 +166,28 @@ async fn view_imports_post(
                 upload.dry_run,
             )
             .await
-            .map_err(with_lang(lang))?
-            .1
+            .map_err(with_lang(lang))?;
+            (report.report, Some(report.moves))
         }
-        None => ImportReport::failed_with(upload.dry_run, t.get("imports.no_file").to_owned()),
+        Some((file_name, bytes)) => {
+            let (_, report) = import_file(
+                &state,
+                &user.auth,
+                &under,
+                &file_name,
+                bytes,
+                upload.dry_run,
+            )
+            .await
+            .map_err(with_lang(lang))?;
+            (report, None)
+        }
+        None => (
+            ImportReport::failed_with(upload.dry_run, t.get("imports.no_file").to_owned()),
+            None,
+        ),
     };
-    let partial = render(&ReportPartial { t, report }).map_err(with_lang(lang))?;
+    let partial = render(&ReportPartial { t, report, moves }).map_err(with_lang(lang))?;
     let is_htmx = headers.contains_key("hx-request");
     Ok(if is_htmx {
         (StatusCode::OK, Html(partial)).into_response()

@@ -119,7 +119,7 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
-    async fn bytes(&self, token: &str, path: &str) -> (StatusCode, Vec<u8>) {
+    pub(crate) async fn bytes(&self, token: &str, path: &str) -> (StatusCode, Vec<u8>) {
         let res = reqwest::Client::new()
             .get(self.url(path))
             .bearer_auth(token)

@@ -1,0 +1,61 @@
+//! `impl FloatingImportStore for SqlStore`: many residents' histories at once, and a
+//! floating-ledger import (residents and their moves) in one transaction.
+
+use async_trait::async_trait;
+use mulin_domain::ids::{DistrictId, ResidentId};
+use mulin_storage::{FloatingImportStore, ImportBatch, MovementRecord, StoreResult};
+use tracing::instrument;
+
+use crate::floating::{movement_args, movement_from_row, movement_insert, movement_select};
+use crate::store::insert_rows;
+use crate::{map_err, SqlStore};
+
+/// Residents asked for per statement.
+const LOOKUP_CHUNK: usize = 400;
+
+#[async_trait]
+impl FloatingImportStore for SqlStore {
+    #[instrument(skip_all, fields(n = residents.len()))]
+    async fn movements_of(
+        &self,
+        district: DistrictId,
+        residents: &[ResidentId],
+    ) -> StoreResult<Vec<MovementRecord>> {
+        let mut found = Vec::new();
+        for chunk in residents.chunks(LOOKUP_CHUNK) {
+            let mut sql = movement_select();
+            sql.bind(district.to_string())
+                .push(" AND m.resident_id IN (");
+            for (idx, resident) in chunk.iter().enumerate() {
+                if idx > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(resident.to_string());
+            }
+            sql.push(") ORDER BY m.resident_id, m.seq");
+            for row in self.fetch_all(&sql).await? {
+                found.push(movement_from_row(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    #[instrument(skip_all, fields(n_residents = batch.residents.len(), n_moves = movements.len()))]
+    async fn apply_floating_import(
+        &self,
+        batch: &ImportBatch,
+        movements: &[MovementRecord],
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        self.write_import_in(&mut tx, batch).await?;
+        insert_rows(
+            &mut tx,
+            self.dialect.max_insert_args(),
+            &movement_insert(),
+            movements.iter().map(movement_args),
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        self.after_import(batch).await
+    }
+}

@@ -1,0 +1,29 @@
+//! What the floating-population ledger import needs beyond the resident ledger's: the
+//! histories of many residents at once, and one transaction that writes the residents and
+//! their moves together.
+
+use async_trait::async_trait;
+use mulin_domain::ids::{DistrictId, ResidentId};
+
+use crate::{ImportBatch, MovementRecord, StoreResult};
+
+/// The floating ledger's storage methods.
+#[async_trait]
+pub trait FloatingImportStore {
+    /// The moves of these residents, by resident then oldest first (residents without
+    /// moves are absent).
+    async fn movements_of(
+        &self,
+        district: DistrictId,
+        residents: &[ResidentId],
+    ) -> StoreResult<Vec<MovementRecord>>;
+
+    /// Writes an import in one transaction: the batch as [`crate::LedgerStore::apply_import`]
+    /// writes it, then the moves. `Conflict` when a move's `seq` is already taken (another
+    /// move of the resident landed since the plan); on any error nothing is written.
+    async fn apply_floating_import(
+        &self,
+        batch: &ImportBatch,
+        movements: &[MovementRecord],
+    ) -> StoreResult<()>;
+}
