@@ -30,6 +30,7 @@ mod map;
 mod redivision;
 mod reps;
 mod requests;
+mod resident_care;
 mod schedule;
 mod visits;
 
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(map::routes())
         .merge(redivision::routes())
         .merge(reps::routes())
+        .merge(resident_care::routes())
 }
 
 /// What every page's frame needs.

@@ -408,6 +408,7 @@ struct MemberRow {
 
 /// A sickbed, as listed.
 struct SickbedRow {
+    id: String,
     name: String,
     resident_id: String,
     team: String,
@@ -424,11 +425,19 @@ struct CarePage {
     members: Vec<MemberRow>,
     sickbeds: Vec<SickbedRow>,
     overdue: usize,
+    /// Only overdue sickbeds are listed.
+    only_overdue: bool,
+    /// The default day of a visit logged from the list.
+    today: String,
+    /// Whether the caller logs visits (the list's visit forms).
+    can_log: bool,
 }
 
 #[derive(serde::Deserialize)]
 struct CareQuery {
     group: Option<String>,
+    /// `1`: list only overdue sickbeds.
+    overdue: Option<String>,
 }
 
 async fn view_care_get(
@@ -439,6 +448,7 @@ async fn view_care_get(
 ) -> Result<Html<String>, PageError> {
     let lang = user.lang;
     let group = query.group.unwrap_or_else(|| "elderly".into());
+    let only_overdue = query.overdue.as_deref() == Some("1");
     let found = crate::care::group_members(&state, &user.auth, None, &group, 1)
         .await
         .map_err(with_lang(lang))?;
@@ -469,6 +479,7 @@ async fn view_care_get(
     let sickbeds: Vec<SickbedRow> = beds
         .iter()
         .map(|(s, late)| SickbedRow {
+            id: s.id.to_string(),
             name: s.resident_name.clone(),
             resident_id: s.resident.to_string(),
             team: s.care_team.clone(),
@@ -489,7 +500,17 @@ async fn view_care_get(
             .collect(),
         members,
         overdue: sickbeds.iter().filter(|s| s.days_overdue > 0).count(),
-        sickbeds,
+        sickbeds: if only_overdue {
+            sickbeds
+                .into_iter()
+                .filter(|s| s.days_overdue > 0)
+                .collect()
+        } else {
+            sickbeds
+        },
+        only_overdue,
+        today: today.to_string(),
+        can_log: user.auth.principal.allows_anywhere(Action::LogVisits),
         l,
     })
     .map_err(with_lang(lang))

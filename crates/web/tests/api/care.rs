@@ -32,7 +32,7 @@ async fn put(
 }
 
 /// An elderly and a younger resident of grid 0.
-fn residents(app: &TestApp) -> (String, String) {
+pub(crate) fn residents(app: &TestApp) -> (String, String) {
     let today = app.clock.today();
     let grid = app.grid(0).path.id();
     let people = app.residents_in(NodeKind::Grid, grid);

@@ -26,5 +26,6 @@ mod reps;
 mod request_kpis;
 mod request_pages;
 mod requests;
+mod resident_care_pages;
 mod security;
 mod visits;
