@@ -38,7 +38,7 @@ pub use care::*;
 pub use floating::*;
 pub use geo::GeoStore;
 pub use id_keys::IdKeyStore;
-pub use ledger::{ImportBatch, LedgerStore};
+pub use ledger::{ImportBatch, ImportProgress, LedgerStore};
 pub use map::{MapStore, StationRecord};
 pub use open311::*;
 pub use outbox::*;
