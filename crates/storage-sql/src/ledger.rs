@@ -75,7 +75,7 @@ impl LedgerStore for SqlStore {
         let mut n_written = 0;
         let mut resident_rows = resident_rows.into_iter().peekable();
         while resident_rows.peek().is_some() {
-            let mut sql = Sql::new(&head);
+            let mut sql = Sql::in_order(&head, self.dialect);
             for (idx, row) in resident_rows.by_ref().take(per_statement).enumerate() {
                 if idx > 0 {
                     sql.push(", ");

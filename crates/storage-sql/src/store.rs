@@ -85,12 +85,13 @@ pub(crate) async fn insert_rows(
     head: &str,
     rows: impl Iterator<Item = Vec<Arg>>,
 ) -> StoreResult<()> {
-    let mut sql = Sql::new(head);
+    let dialect = Dialect::of(tx);
+    let mut sql = Sql::in_order(head, dialect);
     let mut n_rows = 0;
     for row in rows {
         if sql.n_args() + row.len() > max_args {
             execute_in(tx, &sql).await?;
-            sql = Sql::new(head);
+            sql = Sql::in_order(head, dialect);
             n_rows = 0;
         }
         if n_rows > 0 {
