@@ -139,23 +139,26 @@ pub async fn run(store: Arc<dyn Storage>, rows: usize) -> anyhow::Result<()> {
         }
         let t2 = Instant::now();
         store
-            .apply_import(&ImportBatch {
-                district,
-                nodes: plan.nodes.clone(),
-                residents: plan.residents.clone(),
-                audit: AuditEntry {
-                    id: uuid::Uuid::now_v7(),
+            .apply_import(
+                &ImportBatch {
                     district,
-                    at: SystemClock.now(),
-                    user_id: None,
-                    username: "mulin-bench".into(),
-                    action: "resident.import".into(),
-                    target_kind: "node".into(),
-                    target_id: under.path.id().to_string(),
-                    ip: None,
-                    detail: "bench".into(),
+                    nodes: plan.nodes.clone(),
+                    residents: plan.residents.clone(),
+                    audit: AuditEntry {
+                        id: uuid::Uuid::now_v7(),
+                        district,
+                        at: SystemClock.now(),
+                        user_id: None,
+                        username: "mulin-bench".into(),
+                        action: "resident.import".into(),
+                        target_kind: "node".into(),
+                        target_id: under.path.id().to_string(),
+                        ip: None,
+                        detail: "bench".into(),
+                    },
                 },
-            })
+                &|_| {},
+            )
             .await?;
         let write = secs(t2);
         let total = parse + resolve + write;

@@ -1,5 +1,6 @@
 //! `mulin import residents FILE --under NODE [--dry-run]`: the ledger import from the
-//! command line, with a progress bar over its phases (read, check, resolve, write).
+//! command line, with a progress bar over its phases (read, check, resolve) and then over
+//! the residents written.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,15 +12,18 @@ use mulin_ledger::{parse_workbook, plan_import};
 use mulin_storage::{AuditEntry, ImportBatch, NodeRecord, Storage};
 use mulin_web::clock::{Clock, SystemClock};
 
-fn bar(dry_run: bool) -> ProgressBar {
-    let steps = if dry_run { 3 } else { 4 };
-    let bar = ProgressBar::new(steps);
-    let style = ProgressStyle::with_template("{spinner} [{bar:20}] {pos}/{len} {msg} ({elapsed})")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-    bar.set_style(style);
+/// Read, check, resolve; a write then counts residents.
+fn bar() -> ProgressBar {
+    let bar = ProgressBar::new(3);
+    bar.set_style(style("{spinner} [{bar:20}] {pos}/{len} {msg} ({elapsed})"));
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }
 
 /// Imports (or with `dry_run` only checks) a ledger file under `under`, as the operator.
@@ -29,7 +33,7 @@ pub async fn residents(
     under: &NodeRecord,
     dry_run: bool,
 ) -> anyhow::Result<()> {
-    let progress = bar(dry_run);
+    let progress = bar();
     progress.set_message("读取文件 reading");
     let bytes = tokio::fs::read(file)
         .await
@@ -68,32 +72,40 @@ pub async fn residents(
         println!("检查通过（未写入）dry run ok: {summary}");
         return Ok(());
     }
-    progress.set_message(format!("写入 {} 位居民 writing", plan.residents.len()));
+    // The write is the long phase: the bar now counts residents.
+    progress.set_length(plan.residents.len() as u64);
+    progress.set_position(0);
+    progress.set_style(style(
+        "{spinner} [{bar:20}] {pos}/{len} {msg} ({elapsed}, {eta})",
+    ));
+    progress.set_message("写入居民 writing");
     let district = under.path.district().into();
     let file_name = file
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
     store
-        .apply_import(&ImportBatch {
-            district,
-            nodes: plan.nodes,
-            residents: plan.residents,
-            audit: AuditEntry {
-                id: uuid::Uuid::now_v7(),
+        .apply_import(
+            &ImportBatch {
                 district,
-                at: SystemClock.now(),
-                user_id: None,
-                username: "mulin-cli".into(),
-                action: "resident.import".into(),
-                target_kind: "node".into(),
-                target_id: under.path.id().to_string(),
-                ip: None,
-                detail: format!("{file_name}：{summary}"),
+                nodes: plan.nodes,
+                residents: plan.residents,
+                audit: AuditEntry {
+                    id: uuid::Uuid::now_v7(),
+                    district,
+                    at: SystemClock.now(),
+                    user_id: None,
+                    username: "mulin-cli".into(),
+                    action: "resident.import".into(),
+                    target_kind: "node".into(),
+                    target_id: under.path.id().to_string(),
+                    ip: None,
+                    detail: format!("{file_name}：{summary}"),
+                },
             },
-        })
+            &|n_written| progress.set_position(n_written as u64),
+        )
         .await?;
-    progress.inc(1);
     progress.finish_and_clear();
     println!("导入完成 imported: {summary}");
     Ok(())

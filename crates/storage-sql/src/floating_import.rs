@@ -7,6 +7,7 @@ use mulin_storage::{FloatingImportStore, ImportBatch, MovementRecord, StoreResul
 use tracing::instrument;
 
 use crate::floating::{movement_args, movement_from_row, movement_insert, movement_select};
+use crate::rows::resident_rows;
 use crate::store::insert_rows;
 use crate::{map_err, SqlStore};
 
@@ -46,8 +47,10 @@ impl FloatingImportStore for SqlStore {
         batch: &ImportBatch,
         movements: &[MovementRecord],
     ) -> StoreResult<()> {
+        let resident_rows = resident_rows(&self.id_keys, &batch.residents)?;
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        self.write_import_in(&mut tx, batch).await?;
+        self.write_import_in(&mut tx, batch, resident_rows, &|_| {})
+            .await?;
         insert_rows(
             &mut tx,
             self.dialect.max_insert_args(),

@@ -4,12 +4,12 @@
 use async_trait::async_trait;
 use mulin_domain::ids::DistrictId;
 use mulin_domain::person::IdNumber;
-use mulin_storage::{ImportBatch, LedgerStore, ResidentRecord, StoreResult};
+use mulin_storage::{ImportBatch, ImportProgress, LedgerStore, ResidentRecord, StoreResult};
 use sqlx::{Any, Transaction};
 use tracing::instrument;
 
-use crate::rows::{node_args, resident_args, resident_from_row, NODE_COLUMNS, RESIDENT_COLUMNS};
-use crate::sql::Sql;
+use crate::rows::{node_args, resident_from_row, resident_rows, NODE_COLUMNS, RESIDENT_COLUMNS};
+use crate::sql::{Arg, Sql};
 use crate::store::{audit_insert, execute_in, insert_rows, resident_select, ANALYZE_AFTER_ROWS};
 use crate::{map_err, SqlStore};
 
@@ -56,20 +56,30 @@ impl LedgerStore for SqlStore {
     }
 
     #[instrument(skip_all, fields(n_nodes = batch.nodes.len(), n_residents = batch.residents.len()))]
-    async fn apply_import(&self, batch: &ImportBatch) -> StoreResult<()> {
+    async fn apply_import(
+        &self,
+        batch: &ImportBatch,
+        progress: &ImportProgress<'_>,
+    ) -> StoreResult<()> {
+        let resident_rows = resident_rows(&self.id_keys, &batch.residents)?;
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        self.write_import_in(&mut tx, batch).await?;
+        self.write_import_in(&mut tx, batch, resident_rows, progress)
+            .await?;
         tx.commit().await.map_err(map_err)?;
         self.after_import(batch).await
     }
 }
 
 impl SqlStore {
-    /// Writes an import's nodes, residents and audit record inside `tx`.
+    /// Writes an import's nodes, residents (`resident_rows`: the batch's residents already
+    /// sealed by [`resident_rows`], before the caller began `tx`) and audit record inside
+    /// `tx`, reporting the residents written after each statement.
     pub(crate) async fn write_import_in(
         &self,
         tx: &mut Transaction<'_, Any>,
         batch: &ImportBatch,
+        resident_rows: Vec<Vec<Arg>>,
+        progress: &ImportProgress<'_>,
     ) -> StoreResult<()> {
         let max_args = self.dialect.max_insert_args();
         insert_rows(
@@ -81,16 +91,20 @@ impl SqlStore {
         .await?;
         let head = format!("INSERT INTO residents ({RESIDENT_COLUMNS}) VALUES ");
         let per_statement = (max_args / RESIDENT_COLUMNS.split(", ").count()).max(1);
-        for chunk in batch.residents.chunks(per_statement) {
-            let mut sql = Sql::new(&head);
-            for (idx, resident) in chunk.iter().enumerate() {
+        let mut n_written = 0;
+        let mut resident_rows = resident_rows.into_iter().peekable();
+        while resident_rows.peek().is_some() {
+            let mut sql = Sql::in_order(&head, self.dialect);
+            for (idx, row) in resident_rows.by_ref().take(per_statement).enumerate() {
                 if idx > 0 {
                     sql.push(", ");
                 }
-                sql.bind_row(resident_args(&self.id_keys, resident)?);
+                sql.bind_row(row);
+                n_written += 1;
             }
             sql.push(UPSERT_TAIL);
             execute_in(tx, &sql).await?;
+            progress(n_written);
         }
         execute_in(tx, &audit_insert(&batch.audit)).await
     }

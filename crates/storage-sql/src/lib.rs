@@ -63,6 +63,15 @@ impl Dialect {
         }
     }
 
+    /// The dialect of a connection.
+    pub(crate) fn of(connection: &sqlx::AnyConnection) -> Dialect {
+        if connection.backend_name() == "SQLite" {
+            Dialect::Sqlite
+        } else {
+            Dialect::Postgres
+        }
+    }
+
     /// The columns a resident search pages through its covering `(scope, name, id,
     /// search_text)` index. PostgreSQL tests a filter inside an index only in an
     /// index-only scan, so it pages ids and fetches the page's rows after (a million

@@ -204,6 +204,46 @@ pub(crate) fn resident_args(
     Ok(args)
 }
 
+/// Residents below this many are sealed on the calling thread: a thread costs more than it
+/// saves on a few hundred rows.
+const SEAL_PER_THREAD: usize = 2_000;
+
+/// [`resident_args`] for many residents, in order. Sealing (AES-GCM and three HMACs per ID
+/// number) is the part of a bulk write that needs no database, so it runs on every core and
+/// before the caller takes the writer, which then holds the lock for the statements only.
+pub(crate) fn resident_rows(
+    id_keys: &IdKeys,
+    residents: &[ResidentRecord],
+) -> Result<Vec<Vec<Arg>>, StoreError> {
+    let n_threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(residents.len() / SEAL_PER_THREAD)
+        .max(1);
+    let seal = |part: &[ResidentRecord]| {
+        part.iter()
+            .map(|resident| resident_args(id_keys, resident))
+            .collect::<Result<Vec<_>, StoreError>>()
+    };
+    if n_threads == 1 {
+        return seal(residents);
+    }
+    let per_thread = residents.len().div_ceil(n_threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = residents
+            .chunks(per_thread)
+            .map(|part| scope.spawn(move || seal(part)))
+            .collect();
+        let mut rows = Vec::with_capacity(residents.len());
+        for part in parts {
+            match part.join() {
+                Ok(part) => rows.extend(part?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(rows)
+    })
+}
+
 pub(crate) fn resident_from_row(
     id_keys: &IdKeys,
     row: &AnyRow,

@@ -9,6 +9,8 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::Any;
 
+use crate::Dialect;
+
 /// One argument with its SQL type, so a NULL is typed too.
 #[derive(Clone, Debug)]
 pub(crate) enum Arg {
@@ -53,6 +55,8 @@ impl From<Option<f64>> for Arg {
 pub(crate) struct Sql {
     text: String,
     args: Vec<Arg>,
+    /// Placeholders are anonymous `?` (see [`Sql::in_order`]).
+    anonymous: bool,
 }
 
 impl Sql {
@@ -60,6 +64,19 @@ impl Sql {
         Sql {
             text: text.to_owned(),
             args: Vec::new(),
+            anonymous: false,
+        }
+    }
+
+    /// A statement whose placeholders are written only by [`Sql::bind`] (each argument once,
+    /// in order), so on SQLite they can be anonymous `?`. sqlx asks SQLite for every
+    /// parameter's name, and SQLite finds a numbered name by walking the statement's list of
+    /// names: binding a 500-parameter insert was quadratic, 10 % of a 100,000-resident
+    /// import's CPU.
+    pub(crate) fn in_order(text: &str, dialect: Dialect) -> Sql {
+        Sql {
+            anonymous: dialect == Dialect::Sqlite,
+            ..Sql::new(text)
         }
     }
 
@@ -72,8 +89,12 @@ impl Sql {
     /// Appends a placeholder for `arg`.
     pub(crate) fn bind(&mut self, arg: impl Into<Arg>) -> &mut Sql {
         self.args.push(arg.into());
-        // Writing to a String cannot fail.
-        let _ = write!(self.text, "${}", self.args.len());
+        if self.anonymous {
+            self.text.push('?');
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(self.text, "${}", self.args.len());
+        }
         self
     }
 
@@ -93,7 +114,7 @@ impl Sql {
     pub(crate) fn wrap(self, before: &str, after: &str) -> Sql {
         Sql {
             text: format!("{before}{}{after}", self.text),
-            args: self.args,
+            ..self
         }
     }
 
@@ -106,7 +127,7 @@ impl Sql {
         let mut query = sqlx::query(&self.text);
         for arg in &self.args {
             query = match arg {
-                Arg::Text(value) => query.bind(value.clone()),
+                Arg::Text(value) => query.bind(value.as_deref()),
                 Arg::Int(value) => query.bind(*value),
                 Arg::Float(Some(value)) => query.bind(*value),
                 // sqlx 0.8.6's Any driver swaps the NULL types of f32 and f64 (a `None::<f64>`

@@ -22,8 +22,8 @@ use tracing::instrument;
 use crate::id_crypt::IdKeys;
 use crate::rows::{
     corrupt, extra_from_text, extra_to_text, millis, node_args, node_from_row, node_level_column,
-    resident_args, resident_from_row, resident_level_column, session_from_row, user_from_row,
-    uuid_text, NODE_COLUMNS, RESIDENT_COLUMNS,
+    resident_args, resident_from_row, resident_level_column, resident_rows, session_from_row,
+    user_from_row, uuid_text, NODE_COLUMNS, RESIDENT_COLUMNS,
 };
 use crate::sql::{get, Arg, Sql};
 use crate::{map_err, Dialect, SqlStore};
@@ -85,12 +85,13 @@ pub(crate) async fn insert_rows(
     head: &str,
     rows: impl Iterator<Item = Vec<Arg>>,
 ) -> StoreResult<()> {
-    let mut sql = Sql::new(head);
+    let dialect = Dialect::of(tx);
+    let mut sql = Sql::in_order(head, dialect);
     let mut n_rows = 0;
     for row in rows {
         if sql.n_args() + row.len() > max_args {
             execute_in(tx, &sql).await?;
-            sql = Sql::new(head);
+            sql = Sql::in_order(head, dialect);
             n_rows = 0;
         }
         if n_rows > 0 {
@@ -232,6 +233,7 @@ impl Storage for SqlStore {
 
     #[instrument(skip_all, fields(n_nodes = dataset.nodes.len(), n_residents = dataset.residents.len()))]
     async fn load(&self, dataset: &Dataset) -> StoreResult<()> {
+        let resident_rows = resident_rows(&self.id_keys, &dataset.residents)?;
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         insert_rows(
             &mut tx,
@@ -240,11 +242,6 @@ impl Storage for SqlStore {
             dataset.nodes.iter().map(node_args),
         )
         .await?;
-        let resident_rows = dataset
-            .residents
-            .iter()
-            .map(|resident| resident_args(&self.id_keys, resident))
-            .collect::<StoreResult<Vec<_>>>()?;
         insert_rows(
             &mut tx,
             self.dialect.max_insert_args(),

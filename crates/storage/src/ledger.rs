@@ -7,6 +7,9 @@ use mulin_domain::person::IdNumber;
 
 use crate::{AuditEntry, NodeRecord, ResidentRecord, StoreResult};
 
+/// Told the number of residents written so far.
+pub type ImportProgress<'a> = dyn Fn(usize) + Send + Sync + 'a;
+
 /// One import, written all or nothing.
 #[derive(Clone, Debug)]
 pub struct ImportBatch {
@@ -33,5 +36,11 @@ pub trait LedgerStore {
 
     /// Writes an import in one transaction: the nodes, the residents (inserted, or updated
     /// by `(district, ID number)`), the audit record. On any error nothing is written.
-    async fn apply_import(&self, batch: &ImportBatch) -> StoreResult<()>;
+    /// `progress` is told how many of the batch's residents are written so far, as the
+    /// write advances (a 100,000-row import takes seconds, and the page and the CLI show it).
+    async fn apply_import(
+        &self,
+        batch: &ImportBatch,
+        progress: &ImportProgress<'_>,
+    ) -> StoreResult<()>;
 }

@@ -40,7 +40,7 @@ pub use floating::*;
 pub use floating_import::FloatingImportStore;
 pub use geo::GeoStore;
 pub use id_keys::IdKeyStore;
-pub use ledger::{ImportBatch, LedgerStore};
+pub use ledger::{ImportBatch, ImportProgress, LedgerStore};
 pub use map::{MapStore, StationRecord};
 pub use open311::*;
 pub use outbox::*;

@@ -17,6 +17,7 @@ pub mod error;
 pub mod floating;
 pub mod grids;
 pub mod i18n;
+pub mod import_jobs;
 pub mod map;
 mod middleware;
 pub mod notify;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub calendars: Arc<schedule::Calendars>,
     /// Point → grid routing, one index per district (see [`grids::GridRouter`]).
     pub grids: Arc<grids::GridRouter>,
+    /// Ledger imports running for the import page.
+    pub import_jobs: Arc<import_jobs::ImportJobs>,
     login_by_ip: Arc<DefaultKeyedRateLimiter<String>>,
     login_by_user: Arc<DefaultKeyedRateLimiter<String>>,
 }
@@ -100,6 +103,7 @@ impl AppState {
         AppState {
             grids: Arc::new(grids::GridRouter::new(store.clone())),
             calendars: Arc::new(schedule::Calendars::new(store.clone())),
+            import_jobs: Arc::default(),
             store,
             clock,
             login_by_ip: Arc::new(RateLimiter::keyed(per_minute(

@@ -80,7 +80,18 @@ async fn imports_upsert_by_id_number_and_fail_whole() {
         residents: vec![newcomer.clone(), changed.clone()],
         audit: audit(district),
     };
-    store.apply_import(&batch).await.unwrap();
+    let reported = std::sync::Mutex::new(Vec::new());
+    store
+        .apply_import(&batch, &|n_written| {
+            reported.lock().unwrap().push(n_written)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        reported.into_inner().unwrap().last(),
+        Some(&2),
+        "progress ends at every resident written"
+    );
     let after = store.resident(district, existing.id).await.unwrap();
     assert_eq!(after.phone, changed.phone, "updated in place, id kept");
     assert_eq!(
@@ -139,7 +150,7 @@ async fn imports_upsert_by_id_number_and_fail_whole() {
         residents: vec![good.clone(), orphan],
         audit: audit(district),
     };
-    assert!(store.apply_import(&failing).await.is_err());
+    assert!(store.apply_import(&failing, &|_| {}).await.is_err());
     assert!(store
         .residents_by_id_numbers(district, &[other])
         .await

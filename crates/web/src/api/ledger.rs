@@ -19,6 +19,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::access;
 use crate::auth::AuthUser;
 use crate::error::{ErrorBody, WebError};
+use crate::import_jobs::{ImportTracker, Phase};
 use crate::views::{ledger_row, Disclosure};
 use crate::AppState;
 
@@ -157,7 +158,16 @@ async fn import_residents(
         Ok(upload) => upload,
         Err(response) => return Ok(response),
     };
-    let (status, report) = import_file(&state, &auth, &under, &file_name, bytes, dry_run).await?;
+    let (status, report) = import_file(
+        &state,
+        &auth,
+        &under,
+        &file_name,
+        bytes,
+        dry_run,
+        &ImportTracker::default(),
+    )
+    .await?;
     Ok(if status == StatusCode::OK {
         Json(report).into_response()
     } else {
@@ -226,7 +236,8 @@ pub async fn import_target(
 }
 
 /// Checks a ledger file and, unless `dry_run`, writes it (all rows or none), for the API
-/// and the import page alike. The status is 200 or, with the problems listed, 422.
+/// and the import page alike, telling `tracker` how far it is. The status is 200 or, with
+/// the problems listed, 422.
 pub async fn import_file(
     state: &AppState,
     auth: &AuthUser,
@@ -234,7 +245,9 @@ pub async fn import_file(
     file_name: &str,
     bytes: Vec<u8>,
     dry_run: bool,
+    tracker: &ImportTracker,
 ) -> Result<(StatusCode, ImportReport), WebError> {
+    tracker.enter(Phase::Checking, 0);
     let parsed = tokio::task::spawn_blocking(move || parse_workbook(&bytes))
         .await
         .map_err(|err| WebError::Internal(Box::new(err)))?;
@@ -249,6 +262,7 @@ pub async fn import_file(
     };
     let principal = auth.principal.clone();
     let allowed = move |path: &NodePath| principal.allows(Action::ImportRegistry, path);
+    tracker.enter(Phase::Resolving, 0);
     let plan = plan_import(state.store.as_ref(), under, parsed, &allowed).await?;
     if !plan.problems.is_empty() {
         return Ok((
@@ -265,9 +279,13 @@ pub async fn import_file(
             plan.unchanged,
             plan.nodes.len()
         );
+        tracker.enter(Phase::Writing, plan.residents.len());
         state
             .store
-            .apply_import(&import_batch(state, auth, &under.path, &plan, detail))
+            .apply_import(
+                &import_batch(state, auth, &under.path, &plan, detail),
+                &|n_written| tracker.advance(n_written),
+            )
             .await?;
     }
     Ok((

@@ -1,32 +1,37 @@
 //! The import page: upload a resident ledger or a floating-population ledger, check it (a dry run that lists every problem
 //! by Excel row and column, in Chinese), then import it, all rows or none. The work is the
-//! API's (`api::ledger::import_file`, `api::floating_ledger::import_floating_file`); this page only carries the form and the report, and
-//! shows an indicator while the server works.
+//! API's (`api::ledger::import_file`, `api::floating_ledger::import_floating_file`). With
+//! htmx a resident-ledger upload starts a job (`import_jobs`) and the page polls its progress
+//! (phase, residents written of the total) until the report replaces it; a floating-population
+//! ledger, and any upload without JavaScript, is answered with the report.
 
 use askama::Template;
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use mulin_domain::policy::Action;
 
-use super::{page, render, with_lang, Layout};
+use super::{page, parse_id, render, with_lang, Layout};
 use crate::api::floating_ledger::import_floating_file;
 use crate::api::ledger::{import_file, import_target, ImportReport, MAX_IMPORT_BYTES};
 use crate::auth::{self, PageUser};
 use crate::error::{PageError, WebError};
 use crate::i18n::Tr;
+use crate::import_jobs::{ImportTracker, Poll, Progress};
 use crate::AppState;
 
 /// The import page's routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/imports",
-        get(view_imports_get)
-            .post(view_imports_post)
-            .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
-    )
+    Router::new()
+        .route(
+            "/imports",
+            get(view_imports_get)
+                .post(view_imports_post)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
+        .route("/imports/jobs/{id}", get(view_import_job_get))
 }
 
 /// A place the caller may import under.
@@ -42,6 +47,27 @@ struct ReportPartial {
     report: ImportReport,
     /// Moves in and out added (floating-population ledger only).
     moves: Option<usize>,
+}
+
+/// A running import; it asks for itself again until the report comes back instead.
+#[derive(Template)]
+#[template(path = "import_progress_partial.html")]
+struct ProgressPartial {
+    t: Tr,
+    job: String,
+    phase: String,
+    progress: Progress,
+}
+
+impl ProgressPartial {
+    fn new(t: Tr, job: uuid::Uuid, progress: Progress) -> ProgressPartial {
+        ProgressPartial {
+            t,
+            job: job.to_string(),
+            phase: t.code("imports.phase", progress.phase.as_str()),
+            progress,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -154,6 +180,7 @@ async fn view_imports_post(
         .await
         .map_err(with_lang(lang))?;
     let t = Tr::new(lang);
+    let is_htmx = headers.contains_key("hx-request");
     let floating = upload.kind == "floating";
     let (report, moves) = match upload.file {
         Some((file_name, bytes)) if floating => {
@@ -169,6 +196,32 @@ async fn view_imports_post(
             .map_err(with_lang(lang))?;
             (report.report, Some(report.moves))
         }
+        Some((file_name, bytes)) if is_htmx => {
+            let state_for_job = state.clone();
+            let auth = user.auth.clone();
+            let dry_run = upload.dry_run;
+            let job = state.import_jobs.start(
+                user.auth.user.id,
+                state.clock.now(),
+                move |tracker| async move {
+                    import_file(
+                        &state_for_job,
+                        &auth,
+                        &under,
+                        &file_name,
+                        bytes,
+                        dry_run,
+                        &tracker,
+                    )
+                    .await
+                    .map(|(_, report)| report)
+                },
+            );
+            let progress = ImportTracker::default().get();
+            let partial =
+                render(&ProgressPartial::new(t, job, progress)).map_err(with_lang(lang))?;
+            return Ok((StatusCode::OK, Html(partial)).into_response());
+        }
         Some((file_name, bytes)) => {
             let (_, report) = import_file(
                 &state,
@@ -177,6 +230,7 @@ async fn view_imports_post(
                 &file_name,
                 bytes,
                 upload.dry_run,
+                &ImportTracker::default(),
             )
             .await
             .map_err(with_lang(lang))?;
@@ -187,14 +241,68 @@ async fn view_imports_post(
             None,
         ),
     };
-    let partial = render(&ReportPartial { t, report, moves }).map_err(with_lang(lang))?;
-    let is_htmx = headers.contains_key("hx-request");
+    report_response(&state, &user, &uri, is_htmx, report, moves).await
+}
+
+/// The report (with the moves added, for a floating-population ledger), alone for htmx or
+/// in the page.
+async fn report_response(
+    state: &AppState,
+    user: &PageUser,
+    uri: &Uri,
+    is_htmx: bool,
+    report: ImportReport,
+    moves: Option<usize>,
+) -> Result<Response, PageError> {
+    let partial = render(&ReportPartial {
+        t: Tr::new(user.lang),
+        report,
+        moves,
+    })
+    .map_err(with_lang(user.lang))?;
+    fragment_response(state, user, uri, is_htmx, partial).await
+}
+
+/// A fragment alone for htmx, or inside the page.
+async fn fragment_response(
+    state: &AppState,
+    user: &PageUser,
+    uri: &Uri,
+    is_htmx: bool,
+    partial: String,
+) -> Result<Response, PageError> {
     Ok(if is_htmx {
         (StatusCode::OK, Html(partial)).into_response()
     } else {
-        imports_page(&state, &user, &uri, partial)
+        imports_page(state, user, uri, partial)
             .await
-            .map_err(with_lang(lang))?
+            .map_err(with_lang(user.lang))?
             .into_response()
     })
+}
+
+/// A job's progress, or its report once it has ended. Only the account that started the job
+/// sees it; anyone else gets "not found".
+async fn view_import_job_get(
+    State(state): State<AppState>,
+    user: PageUser,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let lang = user.lang;
+    let job: uuid::Uuid = parse_id(&id, lang)?;
+    let is_htmx = headers.contains_key("hx-request");
+    match state.import_jobs.poll(job, user.auth.user.id) {
+        None => Err(with_lang(lang)(WebError::NotFound)),
+        Some(Poll::Done(outcome)) => {
+            let report = outcome.map_err(with_lang(lang))?;
+            report_response(&state, &user, &uri, is_htmx, report, None).await
+        }
+        Some(Poll::Running(progress)) => {
+            let partial = render(&ProgressPartial::new(Tr::new(lang), job, progress))
+                .map_err(with_lang(lang))?;
+            fragment_response(&state, &user, &uri, is_htmx, partial).await
+        }
+    }
 }

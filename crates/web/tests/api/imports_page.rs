@@ -7,7 +7,9 @@ use reqwest::StatusCode;
 use crate::helpers::TestApp;
 use crate::ledger::{address_of, id_number, ledger, row};
 
-async fn post_import(
+/// Posts a ledger as the page's htmx form does; returns the status and the first answer
+/// (the job's progress, or the refusal).
+async fn start_import(
     app: &TestApp,
     client: &reqwest::Client,
     csrf: Option<&str>,
@@ -31,6 +33,47 @@ async fn post_import(
     }
     let res = req.send().await.unwrap();
     (res.status(), res.text().await.unwrap())
+}
+
+/// The job a progress fragment polls.
+fn job_path(progress: &str) -> String {
+    let start = progress.find("hx-get=\"").expect("a progress fragment") + "hx-get=\"".len();
+    let end = progress[start..].find('"').unwrap() + start;
+    progress[start..end].to_owned()
+}
+
+/// Polls a job as the progress fragment does until it answers with something else.
+async fn poll_to_end(app: &TestApp, client: &reqwest::Client, job: &str) -> (StatusCode, String) {
+    loop {
+        let res = client
+            .get(app.url(job))
+            .header("hx-request", "true")
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let html = res.text().await.unwrap();
+        if status != StatusCode::OK || !html.contains("data-testid=\"import-progress\"") {
+            return (status, html);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Posts a ledger and follows its job to the report.
+async fn post_import(
+    app: &TestApp,
+    client: &reqwest::Client,
+    csrf: Option<&str>,
+    under: &str,
+    dry_run: bool,
+    bytes: Vec<u8>,
+) -> (StatusCode, String) {
+    let (status, html) = start_import(app, client, csrf, under, dry_run, bytes).await;
+    if status != StatusCode::OK {
+        return (status, html);
+    }
+    poll_to_end(app, client, &job_path(&html)).await
 }
 
 #[tokio::test]
@@ -114,4 +157,65 @@ async fn only_those_who_may_import_reach_the_page_and_only_under_their_places() 
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_import_shows_its_progress_to_the_one_who_started_it_only() {
+    let app = crate::helpers::spawn_app().await;
+    let client = app.web_login("wangge01").await;
+    let csrf = app.csrf(&client).await;
+    let grid = app.grid(0).path.id().to_string();
+    let household = app
+        .nodes(NodeKind::Household)
+        .into_iter()
+        .find(|h| h.path.at(NodeKind::Grid) == Some(app.grid(0).path.id()))
+        .unwrap()
+        .clone();
+    let address = address_of(&app, &household);
+    let numbers: Vec<String> = (0..40)
+        .map(|idx| id_number(&format!("1402121956031{idx:04}")))
+        .collect();
+    let rows: Vec<_> = numbers
+        .iter()
+        .map(|number| row("李进", number, &address, &household.name, ""))
+        .collect();
+    let (status, progress) =
+        start_import(&app, &client, Some(&csrf), &grid, false, ledger(&rows)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        progress.contains("data-testid=\"import-progress\""),
+        "{progress}"
+    );
+    assert!(progress.contains("<progress"), "{progress}");
+    let job = job_path(&progress);
+    assert!(job.starts_with("/imports/jobs/"), "{job}");
+
+    // Nobody else sees the job: not another account of the same community, not a guest.
+    let staff = app.web_login("shequ1").await;
+    let res = staff
+        .get(app.url(&job))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = crate::helpers::browser()
+        .get(app.url(&job))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    // Its owner follows it to the report, which is handed out once.
+    let (status, report) = poll_to_end(&app, &client, &job).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(report.contains("data-ok=\"true\""), "{report}");
+    assert!(report.contains("新增居民: 40"), "{report}");
+    assert_eq!(app.find_by_number(&numbers[7]).await.len(), 1);
+    let res = client.get(app.url(&job)).send().await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "a fetched report is gone"
+    );
 }
