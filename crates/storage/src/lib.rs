@@ -23,6 +23,7 @@ mod records;
 mod redivision;
 mod reps;
 mod request_batch;
+mod request_kpi;
 mod requests;
 mod schedule;
 mod visits;
@@ -46,6 +47,7 @@ pub use records::*;
 pub use redivision::{CompoundMove, RedivisionRecord, RedivisionStore};
 pub use reps::RepresentativeStore;
 pub use request_batch::{RequestBatchStore, RequestChange};
+pub use request_kpi::RequestKpiStore;
 pub use requests::*;
 pub use schedule::{CalendarYearRecord, ScheduleStore};
 pub use visits::*;
@@ -88,6 +90,7 @@ pub trait Storage:
     + RedivisionStore
     + RepresentativeStore
     + RequestBatchStore
+    + RequestKpiStore
     + RequestStore
     + ScheduleStore
     + VisitStore
