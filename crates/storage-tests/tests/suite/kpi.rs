@@ -239,7 +239,11 @@ fn records_after(
     records
 }
 
-fn intakes_and_ops() -> impl Strategy<Value = (Vec<(usize, i64)>, Vec<(usize, Op)>)> {
+/// Intakes (place index, minute after the case's base) and the changes applied after them
+/// (request index, change).
+type Case = (Vec<(usize, i64)>, Vec<(usize, Op)>);
+
+fn intakes_and_ops() -> impl Strategy<Value = Case> {
     (
         prop::collection::vec((0usize..4, 0i64..(5 * 24 * 60)), 1..8),
         prop::collection::vec((0usize..8, op()), 0..40),
