@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use mulin_domain::deadline::EscalationLevel;
 use mulin_domain::org::Department;
 use mulin_domain::request::RequestStatus;
@@ -344,11 +344,102 @@ fn histogram_median(histogram: &[(u32, i64)], n: i64) -> Option<f64> {
     Some((values[0] + values[1]) / 2.0)
 }
 
-/// Adds a request's facts to counter sums (for the parts of a period counted directly).
-pub fn add_facts(sums: &mut BTreeMap<Metric, i64>, facts: &KpiFacts) {
+/// Adds a request's facts to counter sums (for the parts of a period counted directly),
+/// or with `sign` -1 takes them away (the rest of a day read whole from the rollup).
+pub fn add_facts(sums: &mut BTreeMap<Metric, i64>, facts: &KpiFacts, sign: i64) {
     for (metric, amount) in facts.contributions() {
-        *sums.entry(metric).or_default() += amount;
+        *sums.entry(metric).or_default() += sign * amount;
     }
+}
+
+/// A stretch of intake time `[from, to)`.
+pub type Span = (DateTime<Utc>, DateTime<Utc>);
+
+/// One day a period covers only in part, and the two ways of counting that part: its
+/// requests one by one, or the day's rollup less the requests of the rest of the day.
+/// Which is cheaper depends on where the requests fall: for a period ending now the rest
+/// of today is the future and holds nothing, however many requests today already has.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Edge {
+    /// The day's start.
+    pub day: DateTime<Utc>,
+    /// The part of the period in the day.
+    pub part: Span,
+    /// The rest of the day (one or two stretches, possibly empty).
+    pub rest: Vec<Span>,
+}
+
+impl Edge {
+    /// The whole day.
+    pub fn whole_day(&self) -> Span {
+        (self.day, self.day + Duration::days(1))
+    }
+}
+
+/// How the counts of a period are gathered: whole days from the rollup, and at most two
+/// partial days.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct Plan {
+    /// The days read whole from the rollup: those starting in this stretch.
+    pub days: Option<Span>,
+    /// The days covered in part.
+    pub edges: Vec<Edge>,
+}
+
+/// The plan for the requests received in `[from, to)`.
+pub fn plan(from: DateTime<Utc>, to: DateTime<Utc>) -> Plan {
+    if from >= to {
+        return Plan::default();
+    }
+    let first_day = day_at_or_after(from);
+    let end_day = intake_day(to);
+    let day = Duration::days(1);
+    if first_day > end_day {
+        // Both ends inside one day.
+        return Plan {
+            days: None,
+            edges: vec![Edge {
+                day: end_day,
+                part: (from, to),
+                rest: vec![(end_day, from), (to, end_day + day)],
+            }],
+        };
+    }
+    let mut edges = Vec::new();
+    if from < first_day {
+        edges.push(Edge {
+            day: first_day - day,
+            part: (from, first_day),
+            rest: vec![(first_day - day, from)],
+        });
+    }
+    if end_day < to {
+        edges.push(Edge {
+            day: end_day,
+            part: (end_day, to),
+            rest: vec![(to, end_day + day)],
+        });
+    }
+    Plan {
+        days: (first_day < end_day).then_some((first_day, end_day)),
+        edges,
+    }
+}
+
+/// The starts of the days `[from, to)` touches, oldest first.
+pub fn days_touched(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let mut days = Vec::new();
+    let mut day = intake_day(from);
+    while day < to {
+        days.push(day);
+        day += Duration::days(1);
+    }
+    days
+}
+
+/// The China calendar date of a day starting at `day`.
+pub fn china_date(day: DateTime<Utc>) -> NaiveDate {
+    (day + Duration::hours(DAY_OFFSET_HOURS)).date_naive()
 }
 
 #[cfg(test)]
@@ -367,6 +458,66 @@ mod tests {
         assert_eq!(intake_day(next), next);
         assert_eq!(day_at_or_after(next), next);
         assert_eq!(day_at_or_after(at), next);
+    }
+
+    #[test]
+    fn a_plan_covers_the_period_once() {
+        let midnight = Utc.with_ymd_and_hms(2026, 2, 28, 16, 0, 0).unwrap();
+        let day = Duration::days(1);
+        // Midnight to midnight: whole days only.
+        let whole = plan(midnight, midnight + day * 3);
+        assert_eq!(whole.days, Some((midnight, midnight + day * 3)));
+        assert!(whole.edges.is_empty());
+        // Partial days at both ends.
+        let from = midnight - Duration::hours(3);
+        let to = midnight + day * 2 + Duration::hours(7);
+        let both = plan(from, to);
+        assert_eq!(both.days, Some((midnight, midnight + day * 2)));
+        assert_eq!(both.edges.len(), 2);
+        assert_eq!(both.edges[0].day, midnight - day);
+        assert_eq!(both.edges[0].part, (from, midnight));
+        assert_eq!(both.edges[0].rest, [(midnight - day, from)]);
+        assert_eq!(both.edges[1].part, (midnight + day * 2, to));
+        assert_eq!(both.edges[1].rest, [(to, midnight + day * 3)]);
+        // Inside one day: the rest lies on both sides.
+        let inside = plan(midnight + Duration::hours(1), midnight + Duration::hours(2));
+        assert_eq!(inside.days, None);
+        assert_eq!(
+            inside.edges[0].rest,
+            [
+                (midnight, midnight + Duration::hours(1)),
+                (midnight + Duration::hours(2), midnight + day)
+            ]
+        );
+        assert_eq!(inside.edges[0].whole_day(), (midnight, midnight + day));
+        // Across one midnight: two partial days, no whole one.
+        let across = plan(midnight - Duration::hours(1), midnight + Duration::hours(1));
+        assert_eq!(across.days, None);
+        assert_eq!(across.edges.len(), 2);
+        assert_eq!(plan(to, from), Plan::default());
+    }
+
+    #[test]
+    fn days_touched_and_their_dates() {
+        let midnight = Utc.with_ymd_and_hms(2026, 11, 1, 16, 0, 0).unwrap();
+        let days = days_touched(
+            midnight - Duration::hours(4),
+            midnight + Duration::hours(34),
+        );
+        assert_eq!(
+            days,
+            [
+                midnight - Duration::days(1),
+                midnight,
+                midnight + Duration::days(1)
+            ]
+        );
+        assert_eq!(china_date(midnight).to_string(), "2026-11-02");
+        assert!(days_touched(midnight, midnight).is_empty());
+        assert_eq!(
+            days_touched(midnight, midnight + Duration::days(1)),
+            [midnight]
+        );
     }
 
     #[test]

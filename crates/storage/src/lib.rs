@@ -24,6 +24,7 @@ mod records;
 mod redivision;
 mod reps;
 mod request_batch;
+mod request_kpi;
 mod requests;
 mod schedule;
 mod visits;
@@ -48,6 +49,7 @@ pub use records::*;
 pub use redivision::{CompoundMove, RedivisionRecord, RedivisionStore};
 pub use reps::RepresentativeStore;
 pub use request_batch::{RequestBatchStore, RequestChange};
+pub use request_kpi::RequestKpiStore;
 pub use requests::*;
 pub use schedule::{CalendarYearRecord, ScheduleStore};
 pub use visits::*;
@@ -91,6 +93,7 @@ pub trait Storage:
     + RedivisionStore
     + RepresentativeStore
     + RequestBatchStore
+    + RequestKpiStore
     + RequestStore
     + ScheduleStore
     + VisitStore

@@ -1,6 +1,7 @@
-//! The KPI rollup never drifts: after random sequences of request changes, the tallies of
-//! every scope (whole days from the rollup, partial days from the requests) equal a
-//! recomputation from the requests as they now stand.
+//! The KPI rollup never drifts: after random sequences of request changes, or a bulk load,
+//! or a rebuild of a damaged rollup, the tallies of every scope (whole days from the rollup,
+//! partial days from the requests), for a period and day by day, equal a recomputation from
+//! the requests as they now stand.
 
 use std::collections::BTreeMap;
 
@@ -9,10 +10,11 @@ use mulin_domain::deadline::EscalationLevel;
 use mulin_domain::org::Department;
 use mulin_domain::request::{Rating, RequestStatus};
 use mulin_domain::tree::{NodeKind, NodePath};
-use mulin_storage::{RequestRecord, RequestTallies};
+use mulin_storage::kpi::{days_touched, intake_day};
+use mulin_storage::{RequestRecord, RequestTallies, Storage};
 use mulin_storage_tests::test_now;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use crate::loaded;
 use crate::requests::{received, request};
@@ -135,14 +137,9 @@ fn recompute(
     t
 }
 
-#[test]
-fn the_rollup_equals_a_recomputation_after_random_changes() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (db, demo) = runtime.block_on(loaded());
-    let store = db.store();
+/// The places requests go to (buildings, one in another grid, and the community's
+/// queue), and the scopes checked (district, community, grid, compound, building).
+fn places_and_scopes(demo: &mulin_demo::Demo) -> ([NodePath; 4], [NodePath; 5]) {
     let buildings: Vec<NodePath> = demo
         .dataset
         .nodes
@@ -155,16 +152,6 @@ fn the_rollup_equals_a_recomputation_after_random_changes() {
         .iter()
         .find(|b| b.at(NodeKind::Grid) != first.at(NodeKind::Grid))
         .unwrap();
-    let community = NodePath::from_levels(NodeKind::Community, {
-        let mut ids = first.levels();
-        for id in ids.iter_mut().skip(3) {
-            *id = None;
-        }
-        ids
-    })
-    .unwrap();
-    // Buildings (one in another grid) and the community's queue.
-    let places = [first, buildings[1], other_grid, community];
     let scope = |kind: NodeKind| {
         let mut ids = first.levels();
         for id in ids.iter_mut().skip(kind.level() + 1) {
@@ -172,23 +159,122 @@ fn the_rollup_equals_a_recomputation_after_random_changes() {
         }
         NodePath::from_levels(kind, ids).unwrap()
     };
-    let scopes = [
-        scope(NodeKind::District),
-        scope(NodeKind::Community),
-        scope(NodeKind::Grid),
-        scope(NodeKind::Compound),
-        first,
-    ];
-    let district = first.district().into();
+    (
+        [first, buildings[1], other_grid, scope(NodeKind::Community)],
+        [
+            scope(NodeKind::District),
+            scope(NodeKind::Community),
+            scope(NodeKind::Grid),
+            scope(NodeKind::Compound),
+            first,
+        ],
+    )
+}
+
+/// Periods around `base` (where a case's requests lie): partial days at both ends, a
+/// stretch inside one day, and whole days.
+fn periods(base: DateTime<Utc>) -> [(DateTime<Utc>, DateTime<Utc>); 3] {
+    let midnight = intake_day(base);
+    [
+        (
+            base - Duration::hours(3),
+            base + Duration::hours(24 * 5 + 7),
+        ),
+        (base + Duration::hours(30), base + Duration::hours(36)),
+        (midnight, midnight + Duration::days(6)),
+    ]
+}
+
+/// Checks every scope's tallies, for each period and for each of its days, against a
+/// recomputation from `records`.
+async fn check_against_recomputation(
+    store: &dyn Storage,
+    records: &[RequestRecord],
+    scopes: &[NodePath],
+    base: DateTime<Utc>,
+) -> Result<(), TestCaseError> {
+    let district = scopes[0].district().into();
+    for scope in scopes {
+        for (from, to) in periods(base) {
+            let got = store
+                .request_tallies(district, scope, from, to)
+                .await
+                .unwrap();
+            let want = recompute(records, scope, from, to);
+            prop_assert_eq!(&got, &want, "{:?} {:?}..{:?}", scope.kind(), from, to);
+            let by_day = store
+                .request_tallies_by_day(district, scope, from, to)
+                .await
+                .unwrap();
+            let days: Vec<DateTime<Utc>> = by_day.iter().map(|(day, _)| *day).collect();
+            prop_assert_eq!(days, days_touched(from, to));
+            for (day, got) in &by_day {
+                let part = (from.max(*day), to.min(*day + Duration::days(1)));
+                let want = recompute(records, scope, part.0, part.1);
+                prop_assert_eq!(got, &want, "{:?} day {:?}", scope.kind(), day);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Requests at `intakes` (place index, minute after `base`), then `ops` applied in
+/// memory: what a store should hold after them.
+fn records_after(
+    places: &[NodePath],
+    base: DateTime<Utc>,
+    intakes: &[(usize, i64)],
+    ops: &[(usize, Op)],
+) -> Vec<RequestRecord> {
+    let mut records: Vec<RequestRecord> = intakes
+        .iter()
+        .map(|(place, minute)| request(places[*place], base + Duration::minutes(*minute)))
+        .collect();
+    for (idx, op) in ops {
+        let idx = idx % records.len();
+        let other = records[(idx + 1) % records.len()].clone();
+        apply(&mut records[idx], op, places, &other);
+        records[idx].seq += 1;
+    }
+    records
+}
+
+/// Intakes (place index, minute after the case's base) and the changes applied after them
+/// (request index, change).
+type Case = (Vec<(usize, i64)>, Vec<(usize, Op)>);
+
+fn intakes_and_ops() -> impl Strategy<Value = Case> {
+    (
+        prop::collection::vec((0usize..4, 0i64..(5 * 24 * 60)), 1..8),
+        prop::collection::vec((0usize..8, op()), 0..40),
+    )
+}
+
+/// Each case in its own stretch of time, so the cases do not see each other.
+fn case_base(case: &std::cell::Cell<i64>) -> DateTime<Utc> {
+    let base = test_now() + Duration::days(40 * case.get());
+    case.set(case.get() + 1);
+    base
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn the_rollup_equals_a_recomputation_after_random_changes() {
+    let runtime = current_thread();
+    let (db, demo) = runtime.block_on(loaded());
+    let store = db.store();
+    let (places, scopes) = places_and_scopes(&demo);
     let case = std::cell::Cell::new(0i64);
     let mut runner = TestRunner::new(Config::with_cases(12));
-    let requests = prop::collection::vec((0usize..4, 0i64..(5 * 24 * 60)), 1..8);
-    let ops = prop::collection::vec((0usize..8, op()), 0..40);
     runner
-        .run(&(requests, ops), |(intakes, ops)| {
-            // Each case in its own stretch of time, so the cases do not see each other.
-            let base = test_now() + Duration::days(40 * case.get());
-            case.set(case.get() + 1);
+        .run(&intakes_and_ops(), |(intakes, ops)| {
+            let base = case_base(&case);
             runtime.block_on(async {
                 let mut records: Vec<RequestRecord> = Vec::new();
                 for (place, minute) in &intakes {
@@ -212,26 +298,95 @@ fn the_rollup_equals_a_recomputation_after_random_changes() {
                         .unwrap();
                     records[idx] = next;
                 }
-                // Partial days at both ends, and a stretch inside one day.
-                let periods = [
-                    (
-                        base - Duration::hours(3),
-                        base + Duration::hours(24 * 5 + 7),
-                    ),
-                    (base + Duration::hours(30), base + Duration::hours(36)),
-                ];
-                for scope in &scopes {
-                    for (from, to) in periods {
-                        let got = store
-                            .request_tallies(district, scope, from, to)
-                            .await
-                            .unwrap();
-                        let want = recompute(&records, scope, from, to);
-                        prop_assert_eq!(&got, &want, "{:?} {:?}..{:?}", scope.kind(), from, to);
-                    }
-                }
-                Ok(())
+                check_against_recomputation(&*store, &records, &scopes, base).await
             })
         })
+        .unwrap();
+}
+
+#[test]
+fn a_bulk_load_rolls_up_like_a_recomputation() {
+    let runtime = current_thread();
+    let (db, demo) = runtime.block_on(loaded());
+    let store = db.store();
+    let (places, scopes) = places_and_scopes(&demo);
+    let case = std::cell::Cell::new(0i64);
+    let mut runner = TestRunner::new(Config::with_cases(8));
+    runner
+        .run(&intakes_and_ops(), |(intakes, ops)| {
+            let base = case_base(&case);
+            let records = records_after(&places, base, &intakes, &ops);
+            runtime.block_on(async {
+                // In two batches, so the second adds to counters the first wrote.
+                let batch: Vec<_> = records
+                    .iter()
+                    .map(|r| (r.clone(), vec![received(r.received_at)]))
+                    .collect();
+                let (first, second) = batch.split_at(batch.len() / 2);
+                store.insert_requests(first).await.unwrap();
+                store.insert_requests(second).await.unwrap();
+                check_against_recomputation(&*store, &records, &scopes, base).await
+            })
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_rebuild_restores_a_lost_or_damaged_rollup() {
+    let (db, demo) = loaded().await;
+    let store = db.store();
+    let (places, scopes) = places_and_scopes(&demo);
+    let base = test_now();
+    let intakes: Vec<(usize, i64)> = (0..24).map(|i| (i % 4, i as i64 * 311)).collect();
+    let ops: Vec<(usize, Op)> = vec![
+        (0, Op::Arrive(5)),
+        (0, Op::Resolve(50)),
+        (0, Op::Rate(5)),
+        (1, Op::BreachArrive),
+        (1, Op::Escalate),
+        (2, Op::Whistle(1)),
+        (2, Op::BreachWhistle),
+        (3, Op::Merge),
+        (5, Op::Resolve(700)),
+        (6, Op::Close),
+        (7, Op::Move(2)),
+    ];
+    let records = records_after(&places, base, &intakes, &ops);
+    let batch: Vec<_> = records
+        .iter()
+        .map(|r| (r.clone(), vec![received(r.received_at)]))
+        .collect();
+    store.insert_requests(&batch).await.unwrap();
+    // What a database holds whose requests predate the rollup, or whose counters were
+    // damaged: some lost, some wrong.
+    mulin_storage_sql::install_drivers();
+    let pool = sqlx::AnyPool::connect(db.url()).await.unwrap();
+    sqlx::query("DELETE FROM request_kpis WHERE metric = 'total' AND day < $1")
+        .bind(intake_day(base + Duration::days(2)).timestamp_millis())
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE request_kpis SET amount = amount + 3 WHERE metric = 'resolved'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let district = scopes[0].district().into();
+    let (from, to) = periods(base)[2];
+    let damaged = store
+        .request_tallies(district, &scopes[0], from, to)
+        .await
+        .unwrap();
+    assert_ne!(damaged, recompute(&records, &scopes[0], from, to));
+
+    let n_read = store.rebuild_request_kpis(district).await.unwrap();
+    assert_eq!(n_read, records.len() as u64);
+    check_against_recomputation(&*store, &records, &scopes, base)
+        .await
+        .unwrap();
+    // Rebuilding a sound rollup changes nothing.
+    store.rebuild_request_kpis(district).await.unwrap();
+    check_against_recomputation(&*store, &records, &scopes, base)
+        .await
         .unwrap();
 }
