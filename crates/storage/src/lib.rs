@@ -14,6 +14,7 @@ mod care;
 mod floating;
 mod geo;
 mod id_keys;
+mod intake;
 pub mod kpi;
 mod ledger;
 mod map;
@@ -25,6 +26,7 @@ mod reps;
 mod request_batch;
 mod requests;
 mod schedule;
+mod sessions;
 mod visits;
 
 use async_trait::async_trait;
@@ -38,6 +40,7 @@ pub use care::*;
 pub use floating::*;
 pub use geo::GeoStore;
 pub use id_keys::IdKeyStore;
+pub use intake::{Intake, IntakeStore};
 pub use ledger::{ImportBatch, LedgerStore};
 pub use map::{MapStore, StationRecord};
 pub use open311::*;
@@ -48,6 +51,7 @@ pub use reps::RepresentativeStore;
 pub use request_batch::{RequestBatchStore, RequestChange};
 pub use requests::*;
 pub use schedule::{CalendarYearRecord, ScheduleStore};
+pub use sessions::SessionStore;
 pub use visits::*;
 
 /// What can go wrong in storage, as far as a caller can act on it.
@@ -81,6 +85,7 @@ pub trait Storage:
     + FloatingStore
     + GeoStore
     + IdKeyStore
+    + IntakeStore
     + LedgerStore
     + MapStore
     + Open311Store
@@ -90,6 +95,7 @@ pub trait Storage:
     + RequestBatchStore
     + RequestStore
     + ScheduleStore
+    + SessionStore
     + VisitStore
     + Send
     + Sync
