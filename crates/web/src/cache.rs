@@ -78,15 +78,18 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 }
 
-/// A community of a district.
+/// A community (or any node) of a district.
 type CommunityKey = (DistrictId, NodeId);
+
+/// The accounts granted a role at one node.
+type Holders = Arc<Vec<(UserId, Role)>>;
 
 /// The caches an intake reads through (see the module's description).
 pub struct Caches {
     store: Arc<dyn Storage>,
     policies: TtlCache<CommunityKey, Option<DeadlinePolicy>>,
     duty_lists: TtlCache<CommunityKey, Option<Arc<Vec<String>>>>,
-    holders: TtlCache<(DistrictId, NodeId), Arc<Vec<(UserId, Role)>>>,
+    holders: TtlCache<CommunityKey, Holders>,
     open311_keys: TtlCache<String, Open311KeyRecord>,
 }
 
@@ -147,7 +150,7 @@ impl Caches {
         &self,
         district: DistrictId,
         node: NodeId,
-    ) -> Result<Arc<Vec<(UserId, Role)>>, StoreError> {
+    ) -> Result<Holders, StoreError> {
         self.holders
             .get_or_load((district, node), || async {
                 Ok(Arc::new(self.store.users_granted_at(district, node).await?))
