@@ -720,6 +720,9 @@ async fn serve(
             .login_per_minute_per_user
             .unwrap_or(defaults.login_per_minute_per_user),
         map: file.map.clone(),
+        outbox_retention_days: file
+            .outbox_retention_days
+            .unwrap_or(defaults.outbox_retention_days),
     };
     let state = AppState::new(store.clone(), Arc::new(SystemClock), web_settings, is_demo);
     // Deadlines fire while the server runs; a restart picks up whatever fell due meanwhile.

@@ -20,6 +20,7 @@ pub struct FileSettings {
     pub login_per_minute_per_ip: Option<u32>,
     pub login_per_minute_per_user: Option<u32>,
     pub id_keys: Option<PathBuf>,
+    pub outbox_retention_days: Option<u32>,
     #[serde(default)]
     pub map: mulin_web::map::MapSettings,
 }

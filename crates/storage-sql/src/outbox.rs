@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use mulin_domain::ids::{DistrictId, RequestId, UserId};
 use mulin_domain::request::EventKind;
 use mulin_storage::{
-    DeliveryOutcome, DeliveryState, HotlineCallbackRecord, NotificationRecord, OutboxRecord,
-    OutboxStore, RequestEvent, RequestRecord, StoreError, StoreResult, WebhookRecord,
+    DeliveryOutcome, DeliveryState, NotificationRecord, OutboxRecord, OutboxStore, RequestEvent,
+    RequestRecord, StoreError, StoreResult, WebhookRecord,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
@@ -270,33 +270,6 @@ impl OutboxStore for SqlStore {
         tx.commit().await.map_err(map_err)
     }
 
-    #[instrument(skip_all, fields(request = %request.id))]
-    async fn set_hotline_callback(
-        &self,
-        callback: &HotlineCallbackRecord,
-        request: &RequestRecord,
-        events: &[RequestEvent],
-    ) -> StoreResult<()> {
-        if callback.district != request.district || callback.request != request.id {
-            return Err(StoreError::Conflict(
-                "a callback belongs to the request it is set with".into(),
-            ));
-        }
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
-        let mut sql = Sql::new(
-            "INSERT INTO hotline_callbacks (district_id, request_id, url, secret) VALUES ",
-        );
-        sql.bind_row(vec![
-            id_text(callback.district),
-            id_text(callback.request),
-            Arg::from(callback.url.clone()),
-            Arg::from(callback.secret.clone()),
-        ]);
-        execute_in(&mut tx, &sql).await?;
-        enqueue_hotline(&mut tx, request, &callback.url, events).await?;
-        tx.commit().await.map_err(map_err)
-    }
-
     #[instrument(skip_all, fields(limit))]
     async fn claim_deliveries(
         &self,
@@ -368,6 +341,27 @@ impl OutboxStore for SqlStore {
             0 => Err(StoreError::NotFound),
             _ => Ok(()),
         }
+    }
+
+    #[instrument(skip_all, fields(limit))]
+    async fn delete_delivered(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
+        // A delivered message keeps the end of its last lease as `next_attempt_at`, which
+        // is never long after its delivery: bounding both lets the `(state,
+        // next_attempt_at)` index find them, at the cost of keeping a message up to a lease
+        // longer than asked.
+        let mut sql = Sql::new(
+            "DELETE FROM outbox WHERE (district_id, id) IN (SELECT district_id, id FROM outbox \
+             WHERE state = ",
+        );
+        sql.bind(DeliveryState::Delivered.as_str())
+            .push(" AND next_attempt_at < ")
+            .bind(millis(before))
+            .push(" AND delivered_at < ")
+            .bind(millis(before))
+            .push(" LIMIT ")
+            .bind(i64::from(limit.max(1)))
+            .push(")");
+        self.execute(&sql).await
     }
 
     async fn deliveries(

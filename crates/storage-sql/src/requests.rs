@@ -12,8 +12,8 @@ use mulin_domain::policy::Role;
 use mulin_domain::request::{Channel, EventKind, MajorStage, Rating, RequestState, RequestStatus};
 use mulin_domain::tree::{NodeKind, NodePath};
 use mulin_storage::{
-    LonLat, NotificationRecord, Page, RequestEvent, RequestFilter, RequestOrder, RequestRecord,
-    RequestStore, RequestTallies, StoreError, StoreResult,
+    Intake, IntakeStore, LonLat, NotificationRecord, Page, RequestEvent, RequestFilter,
+    RequestOrder, RequestRecord, RequestStore, RequestTallies, StoreError, StoreResult,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
@@ -24,7 +24,7 @@ use crate::rows::{
     corrupt, extra_from_text, extra_to_text, instant, millis, uuid_text, LEVEL_COLUMNS,
 };
 use crate::sql::{get, Arg, Sql};
-use crate::store::{execute_in, id_text, insert_rows, parse_optional, push_page};
+use crate::store::{id_text, insert_rows, parse_optional, push_page};
 use crate::{map_err, SqlStore};
 use mulin_storage::kpi::rollup_deltas;
 
@@ -351,24 +351,14 @@ impl RequestStore for SqlStore {
         events: &[RequestEvent],
         notifications: &[NotificationRecord],
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
-        let mut sql = Sql::new(&format!("INSERT INTO requests ({REQUEST_COLUMNS}) VALUES "));
-        sql.bind_row(request_args(request));
-        execute_in(&mut tx, &sql).await?;
-        let max_args = self.dialect().max_insert_args();
-        TimelineRows::of([(request, events, notifications)])
-            .insert(&mut tx, max_args)
-            .await?;
-        crate::outbox::enqueue(
-            &mut tx,
-            &mut Default::default(),
+        self.insert_intake(&Intake {
             request,
             events,
             notifications,
-        )
-        .await?;
-        apply_rollup(&mut tx, max_args, rollup_deltas([(None, request)])).await?;
-        tx.commit().await.map_err(map_err)
+            audit: None,
+            callback: None,
+        })
+        .await
     }
 
     async fn request(&self, district: DistrictId, id: RequestId) -> StoreResult<RequestRecord> {

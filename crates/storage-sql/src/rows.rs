@@ -300,32 +300,47 @@ pub(crate) fn instant(row: &AnyRow, column: &str) -> Result<DateTime<Utc>, Store
 }
 
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
-    let is_demo: i64 = get(row, "is_demo")?;
+    user_from_prefixed(row, "")
+}
+
+/// An account from columns named with `prefix` (a join reads it beside other tables).
+pub(crate) fn user_from_prefixed(row: &AnyRow, prefix: &str) -> Result<UserRecord, StoreError> {
+    let column = |name: &str| format!("{prefix}{name}");
+    let is_demo: i64 = get(row, &column("is_demo"))?;
     Ok(UserRecord {
-        id: UserId::from_uuid(uuid_text(row, "id")?),
-        district: NodeId::from_uuid(uuid_text(row, "district_id")?).into(),
-        username: get(row, "username")?,
-        display_name: get(row, "display_name")?,
-        password_hash: get(row, "password_hash")?,
+        id: UserId::from_uuid(uuid_text(row, &column("id"))?),
+        district: NodeId::from_uuid(uuid_text(row, &column("district_id"))?).into(),
+        username: get(row, &column("username"))?,
+        display_name: get(row, &column("display_name"))?,
+        password_hash: get(row, &column("password_hash"))?,
         is_demo: is_demo != 0,
-        created_at: instant(row, "created_at")?,
+        created_at: instant(row, &column("created_at"))?,
     })
 }
 
 pub(crate) fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
-    let kind: String = get(row, "kind")?;
+    session_from_prefixed(row, "")
+}
+
+/// A session from columns named with `prefix` (a join reads it beside other tables).
+pub(crate) fn session_from_prefixed(
+    row: &AnyRow,
+    prefix: &str,
+) -> Result<SessionRecord, StoreError> {
+    let column = |name: &str| format!("{prefix}{name}");
+    let kind: String = get(row, &column("kind"))?;
     Ok(SessionRecord {
-        token_hash: get(row, "token_hash")?,
-        user_id: UserId::from_uuid(uuid_text(row, "user_id")?),
-        district: NodeId::from_uuid(uuid_text(row, "district_id")?).into(),
+        token_hash: get(row, &column("token_hash"))?,
+        user_id: UserId::from_uuid(uuid_text(row, &column("user_id"))?),
+        district: NodeId::from_uuid(uuid_text(row, &column("district_id"))?).into(),
         kind: if kind == SessionKind::Api.as_str() {
             SessionKind::Api
         } else {
             SessionKind::Web
         },
-        csrf_token: get(row, "csrf_token")?,
-        created_at: instant(row, "created_at")?,
-        expires_at: instant(row, "expires_at")?,
+        csrf_token: get(row, &column("csrf_token"))?,
+        created_at: instant(row, &column("created_at"))?,
+        expires_at: instant(row, &column("expires_at"))?,
     })
 }
 

@@ -926,10 +926,9 @@ impl Storage for SqlStore {
     }
 
     async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<SessionRecord> {
-        let mut sql = Sql::new(
-            "SELECT token_hash, user_id, district_id, kind, csrf_token, created_at, expires_at \
-             FROM sessions WHERE token_hash = ",
-        );
+        let mut sql = Sql::new(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = "
+        ));
         sql.bind(token_hash)
             .push(" AND expires_at > ")
             .bind(millis(now));
@@ -949,7 +948,10 @@ impl Storage for SqlStore {
     }
 }
 
-const USER_COLUMNS: &str =
+pub(crate) const SESSION_COLUMNS: &str =
+    "token_hash, user_id, district_id, kind, csrf_token, created_at, expires_at";
+
+pub(crate) const USER_COLUMNS: &str =
     "id, district_id, username, display_name, password_hash, is_demo, created_at";
 
 fn user_args(user: &UserRecord) -> Vec<Arg> {
@@ -976,7 +978,7 @@ fn field_args(district: DistrictId, field: &FieldDef) -> Vec<Arg> {
 }
 
 /// `columns` with each name prefixed by a table alias.
-fn prefixed(alias: &str, columns: &str) -> String {
+pub(crate) fn prefixed(alias: &str, columns: &str) -> String {
     columns
         .split(", ")
         .map(|column| format!("{alias}{column}"))

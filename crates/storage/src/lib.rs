@@ -15,6 +15,7 @@ mod floating;
 mod floating_import;
 mod geo;
 mod id_keys;
+mod intake;
 pub mod kpi;
 mod ledger;
 mod map;
@@ -27,6 +28,7 @@ mod request_batch;
 mod request_kpi;
 mod requests;
 mod schedule;
+mod sessions;
 mod visits;
 
 use async_trait::async_trait;
@@ -41,6 +43,7 @@ pub use floating::*;
 pub use floating_import::FloatingImportStore;
 pub use geo::GeoStore;
 pub use id_keys::IdKeyStore;
+pub use intake::{Intake, IntakeStore};
 pub use ledger::{ImportBatch, ImportProgress, LedgerStore};
 pub use map::{MapStore, StationRecord};
 pub use open311::*;
@@ -52,6 +55,7 @@ pub use request_batch::{RequestBatchStore, RequestChange};
 pub use request_kpi::RequestKpiStore;
 pub use requests::*;
 pub use schedule::{CalendarYearRecord, ScheduleStore};
+pub use sessions::SessionStore;
 pub use visits::*;
 
 /// What can go wrong in storage, as far as a caller can act on it.
@@ -86,6 +90,7 @@ pub trait Storage:
     + FloatingStore
     + GeoStore
     + IdKeyStore
+    + IntakeStore
     + LedgerStore
     + MapStore
     + Open311Store
@@ -96,6 +101,7 @@ pub trait Storage:
     + RequestKpiStore
     + RequestStore
     + ScheduleStore
+    + SessionStore
     + VisitStore
     + Send
     + Sync

@@ -1,8 +1,9 @@
 //! What storage keeps for notifications that leave the app: webhook subscriptions per
 //! district, hotline result callbacks, and the outbox a dispatcher delivers from.
 //!
-//! The outbox rows of a request change are written by [`crate::RequestStore::insert_request`]
-//! and [`crate::RequestStore::update_request`] in the change's own transaction (one row per
+//! The outbox rows of a request change are written by [`crate::RequestStore::insert_request`],
+//! [`crate::IntakeStore::insert_intake`] and [`crate::RequestStore::update_request`] in the
+//! change's own transaction (one row per
 //! notification and subscription of the district; one per timeline event of a request with
 //! a hotline callback), so nothing is reported that did not happen and nothing that happened
 //! is lost. Delivery happens later, outside that transaction.
@@ -12,7 +13,7 @@ use chrono::{DateTime, Utc};
 use mulin_domain::ids::{DistrictId, RequestId, UserId};
 use uuid::Uuid;
 
-use crate::{RequestEvent, RequestRecord, StoreResult};
+use crate::StoreResult;
 
 /// A receiver of every notification of its district.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -141,15 +142,6 @@ pub trait OutboxStore {
     /// there is none).
     async fn delete_webhook(&self, district: DistrictId, name: &str) -> StoreResult<()>;
 
-    /// Records where a hotline request's results go and, in the same transaction, queues
-    /// the timeline it already has (`events`, as written for `request`).
-    async fn set_hotline_callback(
-        &self,
-        callback: &HotlineCallbackRecord,
-        request: &RequestRecord,
-        events: &[RequestEvent],
-    ) -> StoreResult<()>;
-
     /// Claims up to `limit` pending messages of any district due at `now`, oldest first:
     /// each is pushed to `lease_until`, so another dispatcher (or this one after a crash)
     /// takes it again only once the lease has run out.
@@ -167,6 +159,11 @@ pub trait OutboxStore {
         id: &str,
         outcome: &DeliveryOutcome,
     ) -> StoreResult<()>;
+
+    /// Deletes up to `limit` messages of any district delivered before `before`; how many
+    /// went. Pending and failed messages stay (failed ones are the record of what never
+    /// arrived).
+    async fn delete_delivered(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
 
     /// A district's messages about one request, oldest first.
     async fn deliveries(

@@ -203,17 +203,15 @@ fn request_token(parts: &Parts) -> Option<String> {
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, WebError> {
     let token = request_token(parts).ok_or(WebError::Unauthorized)?;
-    let session = match state
+    let (session, user, grants) = match state
         .store
-        .session(&token_hash(&token), state.clock.now())
+        .session_caller(&token_hash(&token), state.clock.now())
         .await
     {
-        Ok(session) => session,
+        Ok(caller) => caller,
         Err(StoreError::NotFound) => return Err(WebError::Unauthorized),
         Err(other) => return Err(other.into()),
     };
-    let user = state.store.user(session.user_id).await?;
-    let grants = state.store.grants(user.id).await?;
     let principal = Principal::new(user.id, user.district, grants)
         .map_err(|err| WebError::Internal(Box::new(err)))?;
     Ok(AuthUser {

@@ -10,6 +10,7 @@ mod access;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod cache;
 pub mod care;
 pub mod clock;
 pub mod dashboard;
@@ -52,17 +53,20 @@ pub struct WebSettings {
     pub login_per_minute_per_user: u32,
     /// The map's tiles (none by default).
     pub map: map::MapSettings,
+    /// Days a delivered outbox message is kept before the dispatcher deletes it.
+    pub outbox_retention_days: u32,
 }
 
 impl WebSettings {
     /// The defaults for a local start: plain HTTP, 20 attempts per address and 5 per
-    /// username a minute.
+    /// username a minute, delivered messages kept a week.
     pub fn local() -> WebSettings {
         WebSettings {
             secure_cookies: false,
             login_per_minute_per_ip: 20,
             login_per_minute_per_user: 5,
             map: map::MapSettings::default(),
+            outbox_retention_days: notify::DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct AppState {
     pub grids: Arc<grids::GridRouter>,
     /// Ledger imports running for the import page.
     pub import_jobs: Arc<import_jobs::ImportJobs>,
+    /// Community settings, grant holders and Open311 keys every intake reads.
+    pub caches: Arc<cache::Caches>,
     login_by_ip: Arc<DefaultKeyedRateLimiter<String>>,
     login_by_user: Arc<DefaultKeyedRateLimiter<String>>,
 }
@@ -104,6 +110,7 @@ impl AppState {
             grids: Arc::new(grids::GridRouter::new(store.clone())),
             calendars: Arc::new(schedule::Calendars::new(store.clone())),
             import_jobs: Arc::default(),
+            caches: Arc::new(cache::Caches::new(store.clone())),
             store,
             clock,
             login_by_ip: Arc::new(RateLimiter::keyed(per_minute(
@@ -174,24 +181,40 @@ impl AppState {
         name: &str,
         ip: Option<&str>,
         action: &str,
-        (target_kind, target_id): (&str, &str),
+        target: (&str, &str),
         detail: &str,
     ) -> Result<(), error::WebError> {
         self.store
-            .append_audit(&AuditEntry {
-                id: uuid::Uuid::now_v7(),
-                district,
-                at: self.clock.now(),
-                user_id: user,
-                username: name.to_owned(),
-                action: action.to_owned(),
-                target_kind: target_kind.to_owned(),
-                target_id: target_id.to_owned(),
-                ip: ip.map(str::to_owned),
-                detail: detail.to_owned(),
-            })
+            .append_audit(&self.audit_entry(district, user, name, ip, action, target, detail))
             .await
             .map_err(Into::into)
+    }
+
+    /// The audit record of something done now, for a caller that writes it in its own
+    /// transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub fn audit_entry(
+        &self,
+        district: mulin_domain::ids::DistrictId,
+        user: Option<mulin_domain::ids::UserId>,
+        name: &str,
+        ip: Option<&str>,
+        action: &str,
+        (target_kind, target_id): (&str, &str),
+        detail: &str,
+    ) -> AuditEntry {
+        AuditEntry {
+            id: uuid::Uuid::now_v7(),
+            district,
+            at: self.clock.now(),
+            user_id: user,
+            username: name.to_owned(),
+            action: action.to_owned(),
+            target_kind: target_kind.to_owned(),
+            target_id: target_id.to_owned(),
+            ip: ip.map(str::to_owned),
+            detail: detail.to_owned(),
+        }
     }
 }
 

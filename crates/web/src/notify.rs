@@ -8,7 +8,8 @@
 //! retries with a growing delay. A slow or broken receiver therefore never holds up or
 //! rolls back a request change, and a restart resumes where the outbox says, so a message
 //! taken (2xx) is never sent again; one cut off mid-attempt is sent again after its lease,
-//! and receivers drop a repeat by its delivery id.
+//! and receivers drop a repeat by its delivery id. Delivered messages are deleted after a
+//! retention ([`purge_delivered`]); failed ones stay as the record of what never arrived.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,9 +17,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use mulin_storage::{
-    DeliveryOutcome, HotlineCallbackRecord, OutboxRecord, RequestEvent, RequestRecord,
-};
+use mulin_storage::{DeliveryOutcome, OutboxRecord};
 use serde::Serialize;
 use sha2::Sha256;
 use utoipa::ToSchema;
@@ -49,6 +48,16 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The dispatcher's period when none is configured.
 pub const DEFAULT_DISPATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Days a delivered message is kept when no retention is configured: long enough to answer
+/// "did the hotline get it?" for a week's work orders.
+pub const DEFAULT_RETENTION_DAYS: u32 = 7;
+
+/// How often the dispatcher deletes delivered messages past their retention.
+const PURGE_EVERY: chrono::Duration = chrono::Duration::hours(1);
+
+/// The most messages one delete removes, so a backlog never holds the writer for long.
+const PURGE_BATCH: u32 = 2_000;
 
 /// The most characters of a receiver's URL.
 const MAX_URL_CHARS: usize = 500;
@@ -217,28 +226,6 @@ pub fn check_callback(
     Ok(Some((url, secret.map(str::to_owned))))
 }
 
-/// Records a new hotline request's callback and queues the changes it already has (its
-/// dispatch), so the hotline hears of every change from the first.
-pub async fn set_hotline_callback(
-    state: &AppState,
-    request: &RequestRecord,
-    events: &[RequestEvent],
-    url: String,
-    secret: Option<String>,
-) -> Result<(), WebError> {
-    let callback = HotlineCallbackRecord {
-        district: request.district,
-        request: request.id,
-        url,
-        secret,
-    };
-    state
-        .store
-        .set_hotline_callback(&callback, request, events)
-        .await?;
-    Ok(())
-}
-
 /// The JSON a message carries: a hotline push for a hotline callback, a notification for a
 /// webhook subscription.
 fn body(record: &OutboxRecord) -> Result<Vec<u8>, serde_json::Error> {
@@ -367,7 +354,23 @@ async fn attempt(
     Ok(taken)
 }
 
-/// Runs [`dispatch_due`] every `every`, on the app's clock, until the runtime stops.
+/// Deletes the messages delivered more than the configured retention
+/// (`WebSettings::outbox_retention_days`) before `now`; pending and failed ones stay.
+/// Returns how many went.
+pub async fn purge_delivered(state: &AppState, now: DateTime<Utc>) -> Result<u64, WebError> {
+    let before = now - chrono::Duration::days(i64::from(state.settings.outbox_retention_days));
+    let mut purged = 0;
+    loop {
+        let n = state.store.delete_delivered(before, PURGE_BATCH).await?;
+        purged += n;
+        if n < u64::from(PURGE_BATCH) {
+            return Ok(purged);
+        }
+    }
+}
+
+/// Runs [`dispatch_due`] every `every`, on the app's clock, until the runtime stops, and
+/// [`purge_delivered`] at the start and every hour.
 pub fn spawn_dispatcher<N: Notifier>(
     state: AppState,
     notifier: Arc<N>,
@@ -376,6 +379,7 @@ pub fn spawn_dispatcher<N: Notifier>(
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_purge = state.clock.now();
         loop {
             ticker.tick().await;
             let now = state.clock.now();
@@ -383,6 +387,18 @@ pub fn spawn_dispatcher<N: Notifier>(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(delivered = n, "notifications delivered"),
                 Err(err) => tracing::warn!(error = %err, "notification dispatch failed"),
+            }
+            if now >= next_purge {
+                // A failed purge is tried again at the next tick.
+                match purge_delivered(&state, now).await {
+                    Ok(n) => {
+                        next_purge = now + PURGE_EVERY;
+                        if n > 0 {
+                            tracing::info!(purged = n, "delivered notifications deleted");
+                        }
+                    }
+                    Err(err) => tracing::warn!(error = %err, "outbox purge failed"),
+                }
             }
         }
     })

@@ -13,7 +13,9 @@
 //! Posting needs an `api_key` issued by `mulin open311-key create`; the request is taken in
 //! through [`crate::requests::take_in`] like every other channel, located by
 //! [`crate::requests::locate`], recorded with [`Channel::Open311`] and audited under the
-//! key's name.
+//! key's name in the intake's own transaction. Keys are read through
+//! [`crate::cache::Caches`]: a key revoked from the command line stops working within
+//! [`crate::cache::KEY_TTL`].
 
 use std::collections::HashMap;
 
@@ -37,7 +39,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::auth::{token_hash, ClientIp};
 use crate::error::WebError;
 use crate::i18n::{Lang, Tr};
-use crate::requests::{self, ActorInfo, NewRequest};
+use crate::requests::{self, ActorInfo, IntakeAudit, IntakeExtras, NewRequest};
 use crate::AppState;
 
 /// The GeoReport v2 specification, as discovery names it.
@@ -432,7 +434,7 @@ async fn create(state: &AppState, params: &Params, ip: Option<&str>) -> Answer {
         StatusCode::FORBIDDEN,
         "open311.error.api_key",
     ))?;
-    let key = match state.store.open311_key_by_hash(&token_hash(key_text)).await {
+    let key = match state.caches.open311_key(&token_hash(key_text)).await {
         Ok(key) if key.revoked_at.is_none() => key,
         Ok(_) | Err(StoreError::NotFound) => {
             return Err(Open311Error::new(
@@ -477,8 +479,7 @@ async fn create(state: &AppState, params: &Params, ip: Option<&str>) -> Answer {
     if description.chars().count() > requests::MAX_DESCRIPTION_CHARS {
         return Err(Open311Error::bad("request.error.description"));
     }
-    let (place, address) =
-        requests::locate(state, district, address_node, position, address_text).await?;
+    let located = requests::locate(state, district, address_node, position, address_text).await?;
     let name: String = [param(params, "last_name"), param(params, "first_name")]
         .into_iter()
         .flatten()
@@ -499,27 +500,25 @@ async fn create(state: &AppState, params: &Params, ip: Option<&str>) -> Answer {
         user: None,
         name: format!("open311:{}", key.name),
     };
+    // The audit record names the key that sent the request, in the intake's transaction.
+    let extras = IntakeExtras {
+        audit: Some(IntakeAudit {
+            action: "open311.submit",
+            ip: ip.map(str::to_owned),
+            detail: service.code.to_owned(),
+        }),
+        ..IntakeExtras::default()
+    };
     let record = requests::take_in(
         state,
         district,
-        place,
-        address,
+        located,
         input,
         Channel::Open311,
         &actor,
+        extras,
     )
     .await?;
-    state
-        .audit_actor(
-            district,
-            None,
-            &actor.name,
-            ip,
-            "open311.submit",
-            ("request", &record.id.to_string()),
-            service.code,
-        )
-        .await?;
     Ok((
         "service_requests",
         json!([{

@@ -2,7 +2,6 @@
 //! scheduler and the KPI figures. The API, the pages and Open311 all come through here, so
 //! the policy is asked in one place and every change lands with its timeline event.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,8 +15,8 @@ use mulin_domain::request::{
 };
 use mulin_domain::tree::{NodeKind, NodePath};
 use mulin_storage::{
-    LonLat, NotificationRecord, Page, Place, RequestChange, RequestEvent, RequestFilter,
-    RequestRecord, RequestTallies, StoreError,
+    HotlineCallbackRecord, Intake, LonLat, NotificationRecord, Page, Place, RequestChange,
+    RequestEvent, RequestFilter, RequestRecord, RequestTallies, StoreError,
 };
 
 use crate::auth::AuthUser;
@@ -110,7 +109,7 @@ pub async fn policy_for(
     place: &NodePath,
 ) -> Result<DeadlinePolicy, WebError> {
     Ok(match place.at(NodeKind::Community) {
-        Some(community) => state.store.deadline_policy(district, community).await?,
+        Some(community) => state.caches.deadline_policy(district, community).await?,
         None => None,
     }
     .unwrap_or_else(DeadlinePolicy::default_1341))
@@ -123,19 +122,16 @@ async fn route(
     input: &NewRequest,
 ) -> Result<(NodePath, Option<String>), WebError> {
     if let Some(id) = input.address_node {
-        let node = state.store.node(district, id).await?;
+        let (node, compound_name) = state.store.address_node(district, id).await?;
         if node.path.kind() < NodeKind::Community {
             return Err(WebError::Invalid("request.error.place"));
         }
         // Households carry their full standard address; a building or entrance is named
         // after its compound ("阳光小区" + "3号楼").
-        let address = match (&node.address, node.path.at(NodeKind::Compound)) {
-            (Some(address), _) => address.clone(),
-            (None, Some(compound)) if compound != node.path.id() => {
-                let compound = state.store.node(district, compound).await?;
-                format!("{}{}", compound.name, node.name)
-            }
-            (None, _) => node.name.clone(),
+        let address = match (node.address, compound_name) {
+            (Some(address), _) => address,
+            (None, Some(compound)) => format!("{compound}{}", node.name),
+            (None, None) => node.name,
         };
         return Ok((node.path, Some(address)));
     }
@@ -204,32 +200,11 @@ pub async fn locate(
     Err(WebError::Invalid("request.error.place"))
 }
 
-/// Who is granted what at a node, looked up once per node while it is kept.
-#[derive(Default)]
-struct GrantMemo(HashMap<NodeId, Vec<(UserId, Role)>>);
-
-impl GrantMemo {
-    async fn at(
-        &mut self,
-        state: &AppState,
-        district: DistrictId,
-        node: NodeId,
-    ) -> Result<&[(UserId, Role)], WebError> {
-        Ok(match self.0.entry(node) {
-            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(state.store.users_granted_at(district, node).await?)
-            }
-        })
-    }
-}
-
 /// Users to tell about a request at `level`: those granted a working role at that level's
 /// node on the request's path or, when nobody is, at the next level up the ladder (and
 /// finally the district).
 async fn recipients(
     state: &AppState,
-    granted: &mut GrantMemo,
     district: DistrictId,
     place: &NodePath,
     level: EscalationLevel,
@@ -241,8 +216,9 @@ async fn recipients(
         let Some(node) = place.at(kind) else {
             continue;
         };
-        let mut users: Vec<UserId> = granted
-            .at(state, district, node)
+        let mut users: Vec<UserId> = state
+            .caches
+            .granted_at(district, node)
             .await?
             .iter()
             .filter(|(_, role)| {
@@ -313,41 +289,42 @@ pub async fn submit(
     input: NewRequest,
 ) -> Result<RequestRecord, WebError> {
     let district = auth.user.district;
-    let (place, address) = route(state, district, &input).await?;
-    if !auth.principal.allows(Action::SubmitRequests, &place) {
+    let located = route(state, district, &input).await?;
+    if !auth.principal.allows(Action::SubmitRequests, &located.0) {
         // Outside the caller's scope looks the same as a place that does not exist.
         return Err(WebError::NotFound);
     }
     let channel = input.channel.unwrap_or(Channel::Api);
-    let record = take_in(
+    take_in(
         state,
         district,
-        place,
-        address,
+        located,
         input,
         channel,
         &ActorInfo::of(auth),
+        IntakeExtras::default(),
     )
-    .await?;
-    Ok(record)
+    .await
 }
 
 /// How far back a hotline may date a work order's receipt.
 const MAX_BACKDATE_DAYS: i64 = 30;
 
 /// Takes in a city 12345 hotline work order once: staff of the community (or an account
-/// the hotline integration uses) send it with its order number; sending it again returns
-/// the request already made. Returns the request and whether it is new.
+/// the hotline integration uses) send it with its order number, and where its results go
+/// (a checked callback URL and secret, recorded with the new request); sending it again
+/// returns the request already made. Returns the request and whether it is new.
 pub async fn take_in_hotline(
     state: &AppState,
     auth: &AuthUser,
     order_no: &str,
     mut input: NewRequest,
+    callback: Option<(String, Option<String>)>,
 ) -> Result<(RequestRecord, bool), WebError> {
     let order_no = text_field(order_no, 64, true, "request.error.order_no")?;
     let district = auth.user.district;
-    let (place, address) = route(state, district, &input).await?;
-    if !auth.principal.allows(Action::ManageRequests, &place) {
+    let located = route(state, district, &input).await?;
+    if !auth.principal.allows(Action::ManageRequests, &located.0) {
         return Err(WebError::NotFound);
     }
     match state
@@ -360,14 +337,18 @@ pub async fn take_in_hotline(
         Err(other) => return Err(other.into()),
     }
     input.external_ref = Some(order_no.clone());
+    let extras = IntakeExtras {
+        callback,
+        ..IntakeExtras::default()
+    };
     match take_in(
         state,
         district,
-        place,
-        address,
+        located,
         input,
         Channel::Hotline,
         &ActorInfo::of(auth),
+        extras,
     )
     .await
     {
@@ -397,15 +378,37 @@ pub async fn hotline_order(
     detail(state, auth, request.id).await
 }
 
-/// The intake shared by every channel once the place is known and allowed.
+/// A channel's audit record of an intake; the actor and the request are the intake's.
+#[derive(Clone, Debug)]
+pub struct IntakeAudit {
+    /// What is recorded (`open311.submit`).
+    pub action: &'static str,
+    /// The client's address.
+    pub ip: Option<String>,
+    /// A short detail.
+    pub detail: String,
+}
+
+/// What an intake writes beside its request, in the same transaction.
+#[derive(Clone, Debug, Default)]
+pub struct IntakeExtras {
+    /// The channel's audit record of the intake.
+    pub audit: Option<IntakeAudit>,
+    /// A hotline's callback URL and signing secret, as checked by
+    /// [`crate::notify::check_callback`].
+    pub callback: Option<(String, Option<String>)>,
+}
+
+/// The intake shared by every channel once the place (and its address text, from
+/// [`locate`] or the routing) is known and allowed.
 pub async fn take_in(
     state: &AppState,
     district: DistrictId,
-    place: NodePath,
-    address: Option<String>,
+    (place, address): (NodePath, Option<String>),
     input: NewRequest,
     channel: Channel,
     actor: &ActorInfo,
+    extras: IntakeExtras,
 ) -> Result<RequestRecord, WebError> {
     let service = service_type(input.service_code.trim())
         .ok_or(WebError::Invalid("request.error.service"))?;
@@ -539,21 +542,40 @@ pub async fn take_in(
             vec![("level", level.as_str().to_owned())],
         ));
     }
-    let users = recipients(
-        state,
-        &mut GrantMemo::default(),
-        district,
-        &record.place,
-        level,
-    )
-    .await?;
+    let users = recipients(state, district, &record.place, level).await?;
     let kind = match (routed, admission_pending) {
         (true, _) => "dispatched",
         (false, true) => "admission_pending",
         (false, false) => "queued",
     };
     let notes = notifications(&record, &users, kind, now);
-    state.store.insert_request(&record, &events, &notes).await?;
+    let audit = extras.audit.map(|audit| {
+        state.audit_entry(
+            district,
+            actor.user,
+            &actor.name,
+            audit.ip.as_deref(),
+            audit.action,
+            ("request", &record.id.to_string()),
+            &audit.detail,
+        )
+    });
+    let callback = extras.callback.map(|(url, secret)| HotlineCallbackRecord {
+        district,
+        request: record.id,
+        url,
+        secret,
+    });
+    state
+        .store
+        .insert_intake(&Intake {
+            request: &record,
+            events: &events,
+            notifications: &notes,
+            audit: audit.as_ref(),
+            callback: callback.as_ref(),
+        })
+        .await?;
     Ok(record)
 }
 
@@ -1067,14 +1089,7 @@ pub async fn command(
     next.updated_at = now;
     let mut notes = Vec::new();
     if let Some((level, kind)) = notify {
-        let users = recipients(
-            state,
-            &mut GrantMemo::default(),
-            request.district,
-            &next.place,
-            level,
-        )
-        .await?;
+        let users = recipients(state, request.district, &next.place, level).await?;
         notes = notifications(&next, &users, kind, now);
     }
     if let (Command::Whistle { .. }, Some(liaison)) = (&command, next.whistle_liaison) {
@@ -1144,12 +1159,10 @@ pub async fn sweep(state: &AppState, now: DateTime<Utc>) -> Result<usize, WebErr
     for _ in 0..MAX_BATCHES {
         let due = state.store.due_requests(now, BATCH).await?;
         let n = due.len();
-        // The same few nodes' holders are told about most of a batch: looked up once.
-        let mut granted = GrantMemo::default();
         let mut changes = Vec::with_capacity(n);
         let mut counts = Vec::with_capacity(n);
         for request in due {
-            if let Some((change, breaches)) = breach(state, &mut granted, request, now).await? {
+            if let Some((change, breaches)) = breach(state, request, now).await? {
                 changes.push(change);
                 counts.push(breaches);
             }
@@ -1173,7 +1186,6 @@ pub async fn sweep(state: &AppState, now: DateTime<Utc>) -> Result<usize, WebErr
 /// The breach a due request records: the change to write and how many deadlines it misses.
 async fn breach(
     state: &AppState,
-    granted: &mut GrantMemo,
     request: RequestRecord,
     now: DateTime<Utc>,
 ) -> Result<Option<(RequestChange, usize)>, WebError> {
@@ -1233,7 +1245,7 @@ async fn breach(
     } else {
         EscalationLevel::Community
     };
-    let users = recipients(state, granted, request.district, &next.place, notify_level).await?;
+    let users = recipients(state, request.district, &next.place, notify_level).await?;
     let notifications = notifications(&next, &users, "breached", now);
     Ok(Some((
         RequestChange {
@@ -1384,6 +1396,9 @@ pub async fn set_community_policy(
         .store
         .set_deadline_policy(auth.user.district, node.path.id(), &policy, now)
         .await?;
+    state
+        .caches
+        .policy_changed(auth.user.district, node.path.id());
     let p = policy.parts();
     state
         .audit(

@@ -3,10 +3,7 @@
 //! work calendar (holidays and 调休 make-up days, year by year), with the per-district
 //! calendar cache every deadline is computed on.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use mulin_domain::calendar::{CalendarError, WorkCalendar};
@@ -17,25 +14,18 @@ use mulin_domain::tree::{NodeKind, NodePath};
 use mulin_storage::{CalendarYearRecord, Storage};
 
 use crate::auth::AuthUser;
+use crate::cache::{TtlCache, SETTINGS_TTL};
 use crate::error::WebError;
 use crate::AppState;
 
-/// How long a cached calendar is trusted. An edit through this process invalidates at once;
-/// this bounds how long another process serving the same database counts on the old one.
-const CALENDAR_TTL: Duration = Duration::from_secs(60);
-
-type Cached = (Arc<WorkCalendar>, Instant);
-
 /// Each district's work calendar: the built-in China official schedule with the years the
 /// district set itself laid over it. Built once per district and kept until an edit of that
-/// district invalidates it (or [`CALENDAR_TTL`] passes).
+/// district invalidates it (or [`crate::cache::SETTINGS_TTL`] passes, which bounds how long
+/// another process serving the same database counts on the old one).
 pub struct Calendars {
     store: Arc<dyn Storage>,
     built_in: WorkCalendar,
-    cache: RwLock<HashMap<DistrictId, Cached>>,
-    /// Bumped by every invalidation, so a calendar read from the database before an edit
-    /// landed is not cached after it.
-    generation: AtomicU64,
+    cache: TtlCache<DistrictId, Arc<WorkCalendar>>,
 }
 
 impl Calendars {
@@ -44,39 +34,25 @@ impl Calendars {
         Calendars {
             store,
             built_in: WorkCalendar::china_official(),
-            cache: RwLock::new(HashMap::new()),
-            generation: AtomicU64::new(0),
+            cache: TtlCache::new(SETTINGS_TTL),
         }
     }
 
     /// The calendar deadlines of `district` are counted on.
     pub async fn of(&self, district: DistrictId) -> Result<Arc<WorkCalendar>, WebError> {
-        if let Some((calendar, at)) = self.read_cache().get(&district) {
-            if at.elapsed() < CALENDAR_TTL {
-                return Ok(calendar.clone());
-            }
-        }
-        let generation = self.generation.load(Ordering::Acquire);
-        let years = self.store.calendar_years(district).await?;
-        // Every stored year passed the same checks when it was set.
-        let calendar = Arc::new(
-            overlay(&self.built_in, &years).map_err(|err| WebError::Internal(Box::new(err)))?,
-        );
-        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
-        if self.generation.load(Ordering::Acquire) == generation {
-            cache.insert(district, (calendar.clone(), Instant::now()));
-        }
-        Ok(calendar)
-    }
-
-    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<DistrictId, Cached>> {
-        self.cache.read().unwrap_or_else(|e| e.into_inner())
+        self.cache
+            .get_or_load(district, || async {
+                let years = self.store.calendar_years(district).await?;
+                // Every stored year passed the same checks when it was set.
+                overlay(&self.built_in, &years)
+                    .map(Arc::new)
+                    .map_err(|err| WebError::Internal(Box::new(err)))
+            })
+            .await
     }
 
     fn invalidate(&self, district: DistrictId) {
-        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        cache.remove(&district);
+        self.cache.invalidate(&district);
     }
 }
 
@@ -232,7 +208,7 @@ pub async fn admitted(
         return Ok(true);
     };
     Ok(state
-        .store
+        .caches
         .duty_list(district, community)
         .await?
         .is_none_or(|codes| codes.iter().any(|c| c == service_code)))
@@ -306,6 +282,9 @@ pub async fn set_duty_list(
         .store
         .set_duty_list(auth.user.district, path.id(), &admitted, state.clock.now())
         .await?;
+    state
+        .caches
+        .duty_list_changed(auth.user.district, path.id());
     state
         .audit(
             auth,

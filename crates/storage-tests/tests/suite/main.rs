@@ -24,6 +24,7 @@ mod audit;
 mod floating_import;
 mod geo;
 mod id_keys;
+mod intake;
 mod kpi;
 mod ledger;
 mod map;
@@ -454,6 +455,40 @@ async fn accounts_grants_sessions_and_audit() {
         store.session("abc", test_now() + Duration::hours(1)).await,
         Err(StoreError::NotFound)
     ));
+    // The one-read caller: an account without grants, then one with two.
+    let mut user = store.user(user.id).await.unwrap();
+    assert_eq!(
+        store.session_caller("abc", test_now()).await.unwrap(),
+        (session.clone(), user.clone(), Vec::new())
+    );
+    let worker_session = SessionRecord {
+        token_hash: "def".into(),
+        user_id: worker.id,
+        kind: SessionKind::Web,
+        created_at: test_now() - Duration::minutes(5),
+        ..session.clone()
+    };
+    store.insert_session(&worker_session).await.unwrap();
+    assert_eq!(
+        store.session_caller("def", test_now()).await.unwrap(),
+        (
+            worker_session,
+            store.user(worker.id).await.unwrap(),
+            store.grants(worker.id).await.unwrap()
+        )
+    );
+    assert!(matches!(
+        store
+            .session_caller("abc", test_now() + Duration::hours(1))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    user.password_hash = "h3".into();
+    store.set_password_hash(user.id, "h3").await.unwrap();
+    assert_eq!(
+        store.session_caller("abc", test_now()).await.unwrap().1,
+        user
+    );
     store.delete_session("abc").await.unwrap();
     assert!(matches!(
         store.session("abc", test_now()).await,

@@ -1,14 +1,15 @@
 //! The outbox on both backends: subscriptions named once; messages written with the request
 //! change that causes them (and not when it is refused), once per receiver, never twice;
-//! hotline callbacks queue the timeline; claims are exclusive; attempts are recorded.
+//! hotline callbacks queue the timeline; claims are exclusive; attempts are recorded;
+//! delivered messages are deleted after their retention, the others kept.
 
 use chrono::Duration;
 use mulin_domain::ids::{NotificationId, UserId};
 use mulin_domain::request::{EventKind, RequestStatus};
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{
-    DeliveryOutcome, DeliveryState, HotlineCallbackRecord, NotificationRecord, RequestEvent,
-    StoreError, WebhookRecord,
+    DeliveryOutcome, DeliveryState, HotlineCallbackRecord, Intake, NotificationRecord,
+    RequestEvent, StoreError, WebhookRecord,
 };
 use mulin_storage_tests::test_now;
 
@@ -147,6 +148,17 @@ async fn notifications_reach_the_outbox_with_their_change_once_per_subscription(
         .map(|m| m.state)
         .collect();
     assert!(states.contains(&DeliveryState::Delivered) && states.contains(&DeliveryState::Failed));
+
+    // Delivered messages go once their retention has passed, lease included; a failed one
+    // stays as the record of what never arrived.
+    assert_eq!(store.delete_delivered(now, 100).await.unwrap(), 0);
+    assert_eq!(store.delete_delivered(lease, 100).await.unwrap(), 0);
+    let after = lease + Duration::seconds(1);
+    assert_eq!(store.delete_delivered(after, 100).await.unwrap(), 1);
+    assert_eq!(store.delete_delivered(after, 100).await.unwrap(), 0);
+    let left = store.deliveries(district, record.id).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].state, DeliveryState::Failed);
     assert!(matches!(
         store
             .record_delivery(district, "nothing", &DeliveryOutcome::Delivered(now))
@@ -191,21 +203,37 @@ async fn a_hotline_callback_queues_the_timeline_so_far_and_every_change_after() 
         ..received(now)
     };
     let events = [received(now), dispatched];
-    store.insert_request(&record, &events, &[]).await.unwrap();
-    assert!(store
-        .deliveries(district, record.id)
-        .await
-        .unwrap()
-        .is_empty());
-
     let callback = HotlineCallbackRecord {
         district,
         request: record.id,
         url: "http://127.0.0.1:9/hotline".into(),
         secret: Some("hotline-secret-0123".into()),
     };
+    // A callback of another request is refused, and the intake with it: nothing lands.
+    let stray = HotlineCallbackRecord {
+        request: mulin_domain::ids::RequestId::new_v7(),
+        ..callback.clone()
+    };
+    let intake = Intake {
+        request: &record,
+        events: &events,
+        notifications: &[],
+        audit: None,
+        callback: Some(&stray),
+    };
+    assert!(matches!(
+        store.insert_intake(&intake).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.request(district, record.id).await,
+        Err(StoreError::NotFound)
+    ));
     store
-        .set_hotline_callback(&callback, &record, &events)
+        .insert_intake(&Intake {
+            callback: Some(&callback),
+            ..intake
+        })
         .await
         .unwrap();
     let queued = store.deliveries(district, record.id).await.unwrap();

@@ -701,14 +701,11 @@ async fn hotline_create(
         body.callback_secret.as_deref(),
     )?;
     let (request, created) =
-        requests::take_in_hotline(&state, &auth, &body.order_no, input).await?;
+        requests::take_in_hotline(&state, &auth, &body.order_no, input, callback).await?;
     let events = state
         .store
         .request_events(request.district, request.id)
         .await?;
-    if let (true, Some((url, secret))) = (created, callback) {
-        crate::notify::set_hotline_callback(&state, &request, &events, url, secret).await?;
-    }
     let status = if created {
         StatusCode::CREATED
     } else {

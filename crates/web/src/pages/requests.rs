@@ -14,7 +14,9 @@ use mulin_domain::deadline::EscalationLevel;
 use mulin_domain::ids::{NodeId, RequestId};
 use mulin_domain::org::Department;
 use mulin_domain::policy::{Action, Role};
-use mulin_domain::request::{transition, Command, EventKind, Rating, SERVICE_CATALOGUE};
+use mulin_domain::request::{
+    transition, Command, EventKind, Rating, TransitionError, SERVICE_CATALOGUE,
+};
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{RequestEvent, RequestFilter, RequestOrder, RequestRecord};
 use serde::Deserialize;
@@ -332,6 +334,8 @@ struct RequestPage {
     departments: Vec<(String, String)>,
     grids: Vec<(String, String)>,
     duplicates: Vec<RequestRow>,
+    /// Why this request cannot be merged into a duplicate now (then no merge button shows).
+    merge_blocked: Option<&'static str>,
     /// The five steps, for a major request.
     major: Vec<MajorStep>,
     admission_pending: bool,
@@ -545,7 +549,16 @@ async fn request_page(
     };
     let duplicates = requests::possible_duplicates(state, &user.auth, &r).await?;
     let t = &l.t;
+    // A merge closes this request: offered only when the state machine would take it,
+    // else the page says why (a major request first records its resolution).
+    let merge_blocked = match transition(current, &Command::MergeInto { into: r.id }) {
+        _ if duplicates.is_empty() => None,
+        Ok(_) => None,
+        Err(TransitionError::MajorStep) => Some(t.get("requests.merge_blocked_major")),
+        Err(_) => Some(t.get("requests.merge_blocked")),
+    };
     page(&RequestPage {
+        merge_blocked,
         duplicates: duplicates.iter().map(|d| RequestRow::new(t, d)).collect(),
         r: RequestRow::new(t, &r),
         description: r.description.clone(),

@@ -481,3 +481,65 @@ async fn the_settings_pages_edit_the_duty_list_and_the_calendar() {
     assert_eq!(year["make_up_days"], json!(["2027-02-07"]));
     assert_eq!(year["known"], true);
 }
+
+#[tokio::test]
+async fn a_major_request_page_offers_no_merge_that_would_fail_and_says_why() {
+    let app = spawn_app().await;
+    let w = app.token("wangge01").await;
+    let building = building_in_grid(&app, 0);
+    let major = submit(
+        &app,
+        &w,
+        json!({"service_code": "water_supply", "description": "小区主管道破裂，三栋楼停水",
+               "address_node_id": building, "severity": "major"}),
+    )
+    .await;
+    let ordinary = submit(
+        &app,
+        &w,
+        json!({"service_code": "water_supply", "description": "我家没水了",
+               "address_node_id": building}),
+    )
+    .await;
+    let (m, o) = (
+        major["id"].as_str().unwrap(),
+        ordinary["id"].as_str().unwrap(),
+    );
+    let staff = app.web_login("shequ1").await;
+    let html = app.html(&staff, &format!("/requests/{m}")).await;
+    assert!(html.contains("data-testid=\"duplicates\""), "{html}");
+    assert!(html.contains(o), "the duplicate is listed");
+    assert!(html.contains("data-testid=\"merge-blocked\""), "{html}");
+    assert!(html.contains("重大诉求须先落实决议"), "{html}");
+    assert!(
+        !html.contains("data-testid=\"merge\""),
+        "no button that would fail"
+    );
+    // What the page does not offer, the API refuses.
+    let token = app.token("shequ1").await;
+    let (status, _) = act(&app, &token, m, json!({"action": "merge", "into": o})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The ordinary duplicate's page still offers its merge into the major request, which
+    // works.
+    let html = app.html(&staff, &format!("/requests/{o}")).await;
+    assert!(html.contains("data-testid=\"merge\""), "{html}");
+    assert!(!html.contains("data-testid=\"merge-blocked\""));
+    let merged = ok(&app, &token, o, json!({"action": "merge", "into": m})).await;
+    assert_eq!(merged["status"], "closed");
+    // In English, the reason is English.
+    let english = app.web_login("shequ1").await;
+    english.get(app.url("/lang/en")).send().await.unwrap();
+    let third = submit(
+        &app,
+        &w,
+        json!({"service_code": "water_supply", "description": "还是没水",
+               "address_node_id": building}),
+    )
+    .await;
+    assert!(third["id"].is_string());
+    let html = app.html(&english, &format!("/requests/{m}")).await;
+    assert!(
+        html.contains("A major request can be merged only after its resolution is recorded"),
+        "{html}"
+    );
+}

@@ -1,5 +1,5 @@
 //! Notifications that leave the app, and the KPI dashboard: webhook deliveries signed,
-//! retried after a 500 and not repeated after a restart; a hotline's callback hearing every
+//! retried after a 500, not repeated after a restart and deleted after their retention; a hotline's callback hearing every
 //! change of its work order; the daily series and the dashboard page, scoped.
 
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{DeliveryState, WebhookRecord};
 use mulin_web::clock::Clock;
-use mulin_web::notify::{dispatch_due, spawn_dispatcher, WebhookNotifier};
+use mulin_web::notify::{dispatch_due, purge_delivered, spawn_dispatcher, WebhookNotifier};
 use mulin_web::{AppState, WebSettings};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -191,6 +191,108 @@ async fn webhook_deliveries_are_signed_retried_after_a_500_and_not_repeated_afte
     assert_eq!(deliveries[0].state, DeliveryState::Delivered);
     assert_eq!(deliveries[0].attempts, 2);
     assert_eq!(deliveries[0].last_error.as_deref(), Some("HTTP 500"));
+
+    // Delivered messages are deleted once the retention (a week unless configured) has
+    // passed since delivery and the last lease.
+    let lease_end = later + Duration::minutes(5);
+    let week = lease_end + Duration::days(7);
+    assert_eq!(purge_delivered(&restarted, week).await.unwrap(), 0);
+    let one_day = AppState::new(
+        app.store.clone(),
+        app.clock.clone(),
+        WebSettings {
+            outbox_retention_days: 1,
+            ..WebSettings::local()
+        },
+        true,
+    );
+    assert_eq!(
+        purge_delivered(&one_day, lease_end + Duration::hours(23))
+            .await
+            .unwrap(),
+        0
+    );
+    // The dispatcher purges when it starts (and hourly after), on the app's clock, with the
+    // retention configured.
+    app.clock
+        .set(lease_end + Duration::days(1) + Duration::seconds(1));
+    let dispatcher = spawn_dispatcher(
+        one_day,
+        Arc::new(WebhookNotifier::new().unwrap()),
+        StdDuration::from_millis(20),
+    );
+    let mut left = deliveries.len();
+    // Bounded by 20 s: the whole suite shares a loaded machine.
+    for _ in 0..800 {
+        left = app
+            .store
+            .deliveries(district, id.parse().unwrap())
+            .await
+            .unwrap()
+            .len();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(25)).await;
+    }
+    dispatcher.abort();
+    assert_eq!(left, 0, "the delivered message is gone");
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_kept_past_any_retention() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(usize::MAX).await;
+    let district = app.demo.dataset.nodes[0].path.id().into();
+    app.store
+        .insert_webhook(&WebhookRecord {
+            district,
+            id: uuid::Uuid::now_v7(),
+            name: "ops".into(),
+            url: receiver.url.clone(),
+            secret: "s3cret-for-the-test-receiver".into(),
+            created_at: app.clock.now(),
+        })
+        .await
+        .unwrap();
+    let w = app.token("wangge01").await;
+    let (status, created) = app
+        .post(
+            &w,
+            "/api/v1/requests",
+            json!({"service_code": "noise", "description": "夜间施工噪音",
+                   "address_node_id": building_in_grid(&app, 0)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().parse().unwrap();
+    let state = AppState::new(
+        app.store.clone(),
+        app.clock.clone(),
+        WebSettings {
+            outbox_retention_days: 1,
+            ..WebSettings::local()
+        },
+        true,
+    );
+    let notifier = Arc::new(WebhookNotifier::new().unwrap());
+    // The receiver refuses every attempt until the message is marked failed.
+    let mut at = app.clock.now();
+    for _ in 0..mulin_web::notify::MAX_ATTEMPTS {
+        dispatch_due(&state, &notifier, at).await.unwrap();
+        at += Duration::hours(2);
+    }
+    let deliveries = app.store.deliveries(district, id).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].state, DeliveryState::Failed);
+    assert_eq!(
+        purge_delivered(&state, at + Duration::days(30))
+            .await
+            .unwrap(),
+        0,
+        "a failed message is the record of what never arrived"
+    );
+    assert_eq!(app.store.deliveries(district, id).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
