@@ -31,6 +31,7 @@ mod redivision;
 mod reps;
 mod requests;
 mod schedule;
+mod settings;
 mod visits;
 
 /// The page routes.
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(map::routes())
         .merge(redivision::routes())
         .merge(reps::routes())
+        .merge(settings::routes())
 }
 
 /// What every page's frame needs.

@@ -26,4 +26,5 @@ mod request_kpis;
 mod request_pages;
 mod requests;
 mod security;
+mod settings_pages;
 mod visits;
