@@ -8,15 +8,22 @@ it: a part number per block and the seconds taken. The bench measures the parts 
 same quality function it uses for its own division.
 
 Usage: bench_partition_ref.py IN.json OUT.json
-MULIN_PARTITION_REFS=metis runs METIS only (GerryChain takes many minutes at 20,000 buildings).
+MULIN_PARTITION_REFS=metis runs METIS only (GerryChain takes many minutes at 20,000 buildings);
+MULIN_GERRYCHAIN_BUDGET=SECONDS stops GerryChain after that long and reports that it did not finish.
 Needs: pip install pymetis gerrychain (see docs/BENCHMARKS.md).
 """
 
 import json
 import os
+import signal
 import sys
 import time
 import warnings
+
+
+class OverBudget(BaseException):
+    """GerryChain ran past MULIN_GERRYCHAIN_BUDGET (a BaseException, so no `except Exception`
+    inside GerryChain swallows it)."""
 
 
 def metis(case):
@@ -54,13 +61,27 @@ def gerrychain(case):
     target = sum(case["weight"]) / k
     # The range as a tolerance around the mean grid: 300–500 around 400 is ±25%.
     epsilon = min(target - case["min"], case["max"] - target) / target
+    budget = float(os.environ.get("MULIN_GERRYCHAIN_BUDGET", "0"))
+    if budget > 0:
+        def over_budget(_signum, _frame):
+            raise OverBudget()
+
+        signal.signal(signal.SIGALRM, over_budget)
+        signal.setitimer(signal.ITIMER_REAL, budget)
     started = time.perf_counter()
     try:
         assignment = recursive_tree_part(
             graph, range(k), target, "households", epsilon, rng=2026
         )
+    except OverBudget:
+        return {
+            "seconds": time.perf_counter() - started,
+            "error": f"no plan within the {budget:g} s budget",
+        }
     except Exception as failure:  # GerryChain gives up when no balanced cut exists
         return {"seconds": time.perf_counter() - started, "error": str(failure)}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "parts": [assignment[i] for i in range(len(case["weight"]))]}
 

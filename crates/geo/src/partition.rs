@@ -16,7 +16,8 @@
 //!   which here never trades away households kept in their old grid for compactness.
 //!
 //! The local search moves one boundary block at a time (never disconnecting its grid) and
-//! pushes households along chains of neighbouring grids when no single move helps. It
+//! pushes households along chains of neighbouring grids when no single move helps, or
+//! trades blocks with a neighbour (a chain that comes back to the grid it starts from). It
 //! minimises, in this order: households outside the range, households moved from their old
 //! grid (rebalance only), and the compactness cost.
 //!
@@ -792,8 +793,9 @@ impl<'a> Search<'a> {
     }
 
     /// For each grid out of range, moves households along a short chain of neighbouring
-    /// grids to (or from) one that can spare (or take) them; keeps the first chain that
-    /// lowers the households out of range. Returns whether any chain was kept.
+    /// grids to (or from) one that can spare (or take) them, or trades blocks with a
+    /// neighbour; keeps the first that lowers the households out of range. Returns whether
+    /// any was kept.
     fn push_chains(&mut self) -> bool {
         let mut any = false;
         for g in 0..self.members.len() {
@@ -801,7 +803,11 @@ impl<'a> Search<'a> {
                 continue;
             }
             let short = self.w[g] < self.range.min;
-            for path in self.paths_from(g, short) {
+            // A trade is a chain that comes back: a grid of two big blocks just over the
+            // maximum (255 + 251) sheds one to a neighbour and takes smaller ones back,
+            // which no chain away from it can do.
+            let trades = self.grid_neighbours(g).into_iter().map(|h| vec![g, h, g]);
+            for path in self.paths_from(g, short).into_iter().chain(trades) {
                 if self.try_chain(&path, short) {
                     any = true;
                     break;
@@ -1051,6 +1057,17 @@ mod tests {
         assert!(q.contiguous);
         assert_eq!(q.in_range, q.grids, "{q:?}");
         assert!(q.grids.abs_diff(natural_count(graph.total(), range())) <= 1);
+    }
+
+    #[test]
+    fn the_benchmark_city_has_every_grid_in_range() {
+        // `mulin bench partition`'s 20,000 buildings: one grid of two blocks (255 + 251
+        // households) ended 6 over the maximum until chains could come back as trades.
+        let graph = BlockGraph::build(&city(20_000, 2026)).unwrap();
+        let grid = propose(&graph, range(), None).unwrap();
+        let q = quality(&graph, range(), &grid, None);
+        assert!(q.contiguous);
+        assert_eq!(q.in_range, q.grids, "{q:?}");
     }
 
     #[test]

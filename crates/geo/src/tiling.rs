@@ -116,7 +116,7 @@ pub enum Violation<K> {
 
 /// Local equirectangular projection to metres around a centre.
 #[derive(Clone, Copy, Debug)]
-struct Local {
+pub(crate) struct Local {
     lon0: f64,
     lat0: f64,
     kx: f64,
@@ -124,7 +124,7 @@ struct Local {
 }
 
 impl Local {
-    fn around(rect: Rect<f64>) -> Self {
+    pub(crate) fn around(rect: Rect<f64>) -> Self {
         let c = rect.center();
         let ky = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
         Local {
@@ -135,21 +135,21 @@ impl Local {
         }
     }
 
-    fn to_m(self, c: Coord) -> Coord {
+    pub(crate) fn to_m(self, c: Coord) -> Coord {
         Coord {
             x: (c.x - self.lon0) * self.kx,
             y: (c.y - self.lat0) * self.ky,
         }
     }
 
-    fn to_deg(self, c: Coord) -> Coord {
+    pub(crate) fn to_deg(self, c: Coord) -> Coord {
         Coord {
             x: self.lon0 + c.x / self.kx,
             y: self.lat0 + c.y / self.ky,
         }
     }
 
-    fn shape(self, s: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    pub(crate) fn shape(self, s: &MultiPolygon<f64>) -> MultiPolygon<f64> {
         s.map_coords(|c| self.to_m(c))
     }
 }

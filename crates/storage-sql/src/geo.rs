@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use mulin_domain::ids::{DistrictId, NodeId};
 use mulin_storage::{AuditEntry, GeoStore, StoreError, StoreResult};
+use sqlx::{Any, Transaction};
 use tracing::instrument;
 
-use crate::sql::Sql;
+use crate::sql::{Arg, Sql};
 use crate::store::audit_insert;
 use crate::{map_err, SqlStore};
 
@@ -20,17 +21,7 @@ impl GeoStore for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.writer().begin().await.map_err(map_err)?;
         for (id, geometry) in geometries {
-            let mut sql = Sql::new("UPDATE nodes SET geometry = ");
-            sql.bind(geometry.as_str())
-                .push(" WHERE district_id = ")
-                .bind(district.to_string())
-                .push(" AND id = ")
-                .bind(id.to_string());
-            let done = sql.query().execute(&mut *tx).await.map_err(map_err)?;
-            if done.rows_affected() != 1 {
-                // Dropping the transaction rolls it back.
-                return Err(StoreError::NotFound);
-            }
+            set_geometry(&mut tx, district, *id, Some(geometry.as_str())).await?;
         }
         audit_insert(audit)
             .query()
@@ -40,4 +31,25 @@ impl GeoStore for SqlStore {
         tx.commit().await.map_err(map_err)?;
         Ok(())
     }
+}
+
+/// Sets (or with `None` clears) one node's geometry inside `tx`; `NotFound` when the
+/// district has no such node (the caller's transaction then rolls back).
+pub(crate) async fn set_geometry(
+    tx: &mut Transaction<'_, Any>,
+    district: DistrictId,
+    id: NodeId,
+    geometry: Option<&str>,
+) -> StoreResult<()> {
+    let mut sql = Sql::new("UPDATE nodes SET geometry = ");
+    sql.bind(Arg::from(geometry.map(str::to_owned)))
+        .push(" WHERE district_id = ")
+        .bind(district.to_string())
+        .push(" AND id = ")
+        .bind(id.to_string());
+    let done = sql.query().execute(&mut **tx).await.map_err(map_err)?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }

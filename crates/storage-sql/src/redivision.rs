@@ -9,6 +9,7 @@ use mulin_storage::{
 use sqlx::any::AnyRow;
 use tracing::instrument;
 
+use crate::geo::set_geometry;
 use crate::requests::opt_instant;
 use crate::rows::{instant, millis, uuid_text};
 use crate::sql::{get, Arg, Sql};
@@ -76,6 +77,7 @@ impl RedivisionStore for SqlStore {
         district: DistrictId,
         id: uuid::Uuid,
         moves: &[CompoundMove],
+        boundaries: &[(NodeId, Option<String>)],
         at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> StoreResult<()> {
@@ -116,6 +118,9 @@ impl RedivisionStore for SqlStore {
                     .bind(step.compound.to_string());
                 sql.query().execute(&mut *tx).await.map_err(map_err)?;
             }
+        }
+        for (grid, boundary) in boundaries {
+            set_geometry(&mut tx, district, *grid, boundary.as_deref()).await?;
         }
         audit_insert(audit)
             .query()

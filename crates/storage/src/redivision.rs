@@ -55,13 +55,16 @@ pub trait RedivisionStore {
 
     /// In one transaction: marks the proposal applied at `at` (`Conflict` if it already
     /// was), moves each compound with its buildings, entrances, households, residents and
-    /// requests to its new grid (`Conflict` if a compound is no longer under `from`), and
-    /// appends `audit`. On any error nothing changes.
+    /// requests to its new grid (`Conflict` if a compound is no longer under `from`), sets
+    /// each listed grid's boundary (GeoJSON; `None` clears it: a grid left without ground;
+    /// `NotFound` for a node not in the district), and appends `audit`. On any error nothing
+    /// changes.
     async fn apply_redivision(
         &self,
         district: DistrictId,
         id: uuid::Uuid,
         moves: &[CompoundMove],
+        boundaries: &[(NodeId, Option<String>)],
         at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> StoreResult<()>;

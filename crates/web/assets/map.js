@@ -3,10 +3,28 @@
 // with the session cookie; texts come from the page (locale files).
 (function () {
   "use strict";
+  const getJson = (url) =>
+    fetch(url, { credentials: "same-origin" }).then((r) => {
+      if (!r.ok) throw new Error(url + ": " + r.status);
+      return r.json();
+    });
+  // A Leaflet map in `el` with the tiles its data attributes configure (none by default:
+  // a plain background), and its texts; shared with the smaller maps of map-extra.js.
+  function base(el) {
+    const map = L.map(el, { zoomControl: true, zoomSnap: 0.25, attributionControl: !!el.dataset.tileUrl });
+    if (el.dataset.tileUrl) {
+      L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
+    } else {
+      el.classList.add("map-plain");
+    }
+    const text = JSON.parse(el.dataset.text || "{}");
+    return { map, t: (key) => text[key] || key };
+  }
+  window.mulinMap = { base, getJson };
+
   const el = document.getElementById("map");
   if (!el || !window.L) return;
-  const text = JSON.parse(el.dataset.text || "{}");
-  const t = (key) => text[key] || key;
+  const { map, t } = base(el);
   const under = el.dataset.under;
   const crs = el.dataset.crs || "wgs84";
   const query = (extra) => {
@@ -15,18 +33,6 @@
     const s = params.toString();
     return s ? "?" + s : "";
   };
-  const getJson = (url) =>
-    fetch(url, { credentials: "same-origin" }).then((r) => {
-      if (!r.ok) throw new Error(url + ": " + r.status);
-      return r.json();
-    });
-
-  const map = L.map(el, { zoomControl: true, zoomSnap: 0.25, attributionControl: !!el.dataset.tileUrl });
-  if (el.dataset.tileUrl) {
-    L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
-  } else {
-    el.classList.add("map-plain");
-  }
   const grids = L.featureGroup().addTo(map);
   const buildings = L.layerGroup();
   const requests = L.layerGroup();

@@ -27,6 +27,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ),
     ("/assets/map.js", JS, include_bytes!("../assets/map.js")),
     (
+        "/assets/map-extra.js",
+        JS,
+        include_bytes!("../assets/map-extra.js"),
+    ),
+    (
         "/assets/dashboard.js",
         JS,
         include_bytes!("../assets/dashboard.js"),

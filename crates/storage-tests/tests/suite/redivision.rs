@@ -1,5 +1,6 @@
 //! Re-division proposals: stored and read back; applying moves a compound with everything
-//! under it to its new grid, once, with its audit record; a stale move changes nothing.
+//! under it to its new grid and sets the grids' boundaries, once, with its audit record; a
+//! stale move or an unknown grid changes nothing.
 
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{AuditEntry, CompoundMove, RedivisionRecord, StoreError};
@@ -71,7 +72,7 @@ async fn a_proposal_moves_a_compound_and_its_subtree_once_or_not_at_all() {
         to: from,
     };
     let refused = store
-        .apply_redivision(district, proposal.id, &[stale], test_now(), &audit)
+        .apply_redivision(district, proposal.id, &[stale], &[], test_now(), &audit)
         .await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
@@ -88,10 +89,48 @@ async fn a_proposal_moves_a_compound_and_its_subtree_once_or_not_at_all() {
         from,
         to: to.path.id(),
     };
+    // A boundary of a node not in the district rolls the whole application back.
+    let unknown = mulin_domain::ids::NodeId::from_uuid(uuid::Uuid::now_v7());
+    let refused = store
+        .apply_redivision(
+            district,
+            proposal.id,
+            &[step],
+            &[(unknown, None)],
+            test_now(),
+            &audit,
+        )
+        .await;
+    assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
+    assert_eq!(
+        store.node(district, compound.path.id()).await.unwrap().path,
+        compound.path
+    );
+    assert_eq!(redivisions(&store, district).await, 0);
+
+    // Boundaries follow in the same transaction: `from` is cleared, `to` gets a new one.
+    let boundary = r#"{"type":"Polygon","coordinates":[[[113.0,40.0],[113.1,40.0],[113.1,40.1],[113.0,40.0]]]}"#;
     store
-        .apply_redivision(district, proposal.id, &[step], test_now(), &audit)
+        .apply_redivision(
+            district,
+            proposal.id,
+            &[step],
+            &[(from, None), (to.path.id(), Some(boundary.to_owned()))],
+            test_now(),
+            &audit,
+        )
         .await
         .unwrap();
+    assert_eq!(store.node(district, from).await.unwrap().geometry, None);
+    assert_eq!(
+        store
+            .node(district, to.path.id())
+            .await
+            .unwrap()
+            .geometry
+            .as_deref(),
+        Some(boundary)
+    );
     let moved = store.node(district, compound.path.id()).await.unwrap();
     assert_eq!(moved.path.at(NodeKind::Grid), Some(to.path.id()));
     // Buildings, households and residents follow: the counts under the moved compound
@@ -136,7 +175,7 @@ async fn a_proposal_moves_a_compound_and_its_subtree_once_or_not_at_all() {
     };
     assert!(matches!(
         store
-            .apply_redivision(district, proposal.id, &[again], test_now(), &audit)
+            .apply_redivision(district, proposal.id, &[again], &[], test_now(), &audit)
             .await,
         Err(StoreError::Conflict(_))
     ));

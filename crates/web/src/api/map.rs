@@ -442,6 +442,25 @@ async fn list_stations(
     ))
 }
 
+/// The stations the caller sees (as `GET /stations` without `under`), each with its
+/// community's name: the API's and the settings page's work.
+pub(crate) async fn stations_seen(
+    state: &AppState,
+    auth: &AuthUser,
+) -> Result<Vec<(StationView, String)>, WebError> {
+    let scopes = scopes(state, auth, Action::ViewMap, None).await?;
+    let mut out = Vec::new();
+    for (station, community) in visible_stations(state, auth, &scopes).await? {
+        let name = state
+            .store
+            .node(auth.user.district, community.id())
+            .await?
+            .name;
+        out.push((StationView::new(&station, MapCrs::Wgs84), name));
+    }
+    Ok(out)
+}
+
 /// A station to record.
 #[derive(Deserialize, ToSchema)]
 pub struct NewStation {
@@ -469,6 +488,16 @@ async fn create_station(
     auth: AuthUser,
     Json(input): Json<NewStation>,
 ) -> Result<impl IntoResponse, WebError> {
+    let station = add_station(&state, &auth, &input).await?;
+    Ok((StatusCode::CREATED, Json(station)))
+}
+
+/// Records a station (see [`create_station`]); the API's and the settings page's work.
+pub(crate) async fn add_station(
+    state: &AppState,
+    auth: &AuthUser,
+    input: &NewStation,
+) -> Result<StationView, WebError> {
     let district = auth.user.district;
     let id: NodeId = input.community_id.parse().map_err(|_| WebError::NotFound)?;
     let community = state.store.node(district, id).await?;
@@ -506,8 +535,8 @@ async fn create_station(
         created_at: state.clock.now(),
     };
     let audit = entry(
-        &state,
-        &auth,
+        state,
+        auth,
         "station.create",
         &station.id.to_string(),
         format!(
@@ -520,10 +549,7 @@ async fn create_station(
         ),
     );
     state.store.insert_station(&station, &audit).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(StationView::new(&station, MapCrs::Wgs84)),
-    ))
+    Ok(StationView::new(&station, MapCrs::Wgs84))
 }
 
 fn entry(
@@ -560,6 +586,16 @@ async fn delete_station(
     auth: AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, WebError> {
+    remove_station(&state, &auth, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes station `id` (see [`delete_station`]); the API's and the settings page's work.
+pub(crate) async fn remove_station(
+    state: &AppState,
+    auth: &AuthUser,
+    id: &str,
+) -> Result<(), WebError> {
     let district = auth.user.district;
     let id: uuid::Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     let station = state
@@ -580,14 +616,14 @@ async fn delete_station(
         return Err(WebError::Forbidden);
     }
     let audit = entry(
-        &state,
-        &auth,
+        state,
+        auth,
         "station.delete",
         &id.to_string(),
         format!("{} @ {}", station.name, community.name),
     );
     state.store.delete_station(district, id, &audit).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// The district's grid rules.
@@ -700,12 +736,18 @@ async fn get_rules(
     State(state): State<AppState>,
     auth: AuthUser,
 ) -> Result<Json<RulesView>, WebError> {
-    require_admin(&auth)?;
+    rules_of(&state, &auth).await.map(Json)
+}
+
+/// The district's grid rules, for its administrator (see [`get_rules`]); the API's and the
+/// settings page's work.
+pub(crate) async fn rules_of(state: &AppState, auth: &AuthUser) -> Result<RulesView, WebError> {
+    require_admin(auth)?;
     let stored = state.store.grid_rules(auth.user.district).await?;
-    Ok(Json(RulesView::new(
+    Ok(RulesView::new(
         &stored.unwrap_or_default(),
         stored.is_none(),
-    )))
+    ))
 }
 
 /// Replaces the district's grid rules (district administrator only; audited). Values that
@@ -717,7 +759,17 @@ async fn put_rules(
     auth: AuthUser,
     Json(input): Json<RulesInput>,
 ) -> Result<Json<RulesView>, WebError> {
-    require_admin(&auth)?;
+    set_rules(&state, &auth, &input).await.map(Json)
+}
+
+/// Replaces the district's grid rules (see [`put_rules`]); the API's and the settings
+/// page's work.
+pub(crate) async fn set_rules(
+    state: &AppState,
+    auth: &AuthUser,
+    input: &RulesInput,
+) -> Result<RulesView, WebError> {
+    require_admin(auth)?;
     let rules = GridRules {
         score: ScoreRules {
             households_over: input.households_over,
@@ -743,8 +795,8 @@ async fn put_rules(
     let view = RulesView::new(&rules, false);
     let detail = serde_json::to_string(&view).unwrap_or_default();
     let audit = entry(
-        &state,
-        &auth,
+        state,
+        auth,
         "grid_rules.set",
         &auth.user.district.to_string(),
         detail,
@@ -753,7 +805,7 @@ async fn put_rules(
         .store
         .set_grid_rules(auth.user.district, &rules, state.clock.now(), &audit)
         .await?;
-    Ok(Json(view))
+    Ok(view)
 }
 
 /// Who the 15-minute service circle reaches, per grid.

@@ -26,7 +26,7 @@ use crate::AppState;
 mod care;
 mod dashboard;
 pub mod geo;
-mod map;
+pub(crate) mod map;
 pub(crate) mod redivision;
 mod reps;
 mod requests;

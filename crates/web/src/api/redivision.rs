@@ -4,28 +4,37 @@
 //!
 //! A block (never split) is a compound: the walled 小区 between roads. Applying moves
 //! whole compounds, with everything under them, between the community's existing grids; a
-//! proposal needing more grids than exist is shown but cannot be applied. Grid boundaries
-//! stay as they are: the proposal's outlines (hulls of each grid's buildings) are for the
-//! map, and the administrator redraws the tiling through the grid import.
+//! proposal needing more grids than exist is shown but cannot be applied.
+//! Boundaries follow the buildings (`mulin_geo::regrid`): compounds carry no polygons, so
+//! each changed grid's ground is cut into its buildings' Voronoi cells and the cells go with
+//! their buildings. The proposal shows those boundaries; applying derives them again from
+//! the stored ones, checks the community stays tiled and saves them in the same
+//! transaction. A community whose grids have no boundaries at all keeps none (the
+//! proposal's map then shows hulls of each grid's buildings); one where only some grids
+//! have one cannot be kept tiled, and applying is refused.
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use mulin_domain::ids::NodeId;
 use mulin_domain::policy::Action;
 use mulin_domain::tree::NodeKind;
 use mulin_geo::partition::{self, BlockGraph, Building, Quality, Range};
+use mulin_geo::regrid::{regrid, RegridError, Site};
+use mulin_geo::tiling::Shape;
+use mulin_geo::Tolerance;
 use mulin_storage::{AuditEntry, CompoundMove, NodeRecord, RedivisionRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::error::{ErrorBody, WebError};
 use crate::i18n::{Lang, Tr};
+use crate::map::MapCrs;
 use crate::AppState;
 
 /// Metres each building is widened by in a proposal's outlines.
@@ -147,6 +156,89 @@ impl Division {
     }
 }
 
+/// What the community's grid boundaries become after a re-division.
+enum Boundaries {
+    /// No grid has a boundary: there is no tiling to keep.
+    Absent,
+    /// Each grid's new boundary, by grid label (`None`: left without ground).
+    Derived(Vec<Option<Shape>>),
+    /// They cannot follow; the locale key says why.
+    Refused(&'static str),
+}
+
+impl Division {
+    /// Today's boundary of each grid, in grid order.
+    fn shapes(&self) -> Vec<Option<Shape>> {
+        self.grids
+            .iter()
+            .map(|g| {
+                g.geometry
+                    .as_deref()
+                    .and_then(|t| mulin_geo::parse_geometry(t).ok())
+            })
+            .collect()
+    }
+
+    /// The boundaries after each compound in `to` (compound → grid label) moves there;
+    /// every other compound stays.
+    fn regrid(&self, to: &HashMap<NodeId, usize>) -> Boundaries {
+        let shapes = self.shapes();
+        if shapes.iter().all(Option::is_none) {
+            return Boundaries::Absent;
+        }
+        let Some(shapes) = shapes.into_iter().collect::<Option<Vec<Shape>>>() else {
+            return Boundaries::Refused("redivision.error.partial_boundaries");
+        };
+        let grid_idx: HashMap<NodeId, usize> = self
+            .grids
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.path.id(), i))
+            .collect();
+        let sites: Vec<Site> = self
+            .buildings
+            .iter()
+            .filter_map(|(b, _)| {
+                let at = b.position?;
+                let old = *grid_idx.get(&b.path.at(NodeKind::Grid)?)?;
+                let new = b
+                    .path
+                    .at(NodeKind::Compound)
+                    .and_then(|c| to.get(&c).copied())
+                    .unwrap_or(old);
+                Some(Site {
+                    old,
+                    new,
+                    lon: at.lon,
+                    lat: at.lat,
+                })
+            })
+            .collect();
+        match regrid(&shapes, &sites) {
+            Ok(new) => Boundaries::Derived(new),
+            Err(RegridError::Coincident { .. }) => {
+                Boundaries::Refused("redivision.error.coincident")
+            }
+            Err(RegridError::UnknownGrid(_)) => {
+                Boundaries::Refused("redivision.error.partial_boundaries")
+            }
+        }
+    }
+
+    /// What the grids must tile: the community's own boundary, else the union of its
+    /// grids' boundaries today.
+    fn outline(&self, community: &NodeRecord) -> Option<Shape> {
+        community
+            .geometry
+            .as_deref()
+            .and_then(|t| mulin_geo::parse_geometry(t).ok())
+            .or_else(|| {
+                let today: Vec<Shape> = self.shapes().into_iter().flatten().collect();
+                (!today.is_empty()).then(|| mulin_geo::tiling::union(&today))
+            })
+    }
+}
+
 /// The community named in the path, if the caller may re-divide it (404 when it cannot
 /// see it or it is no community, 403 when it sees it but may not edit grids).
 pub(crate) async fn community(
@@ -187,7 +279,8 @@ fn quality_json(q: &Quality, total: u64) -> Value {
 /// figures (grids, grids in range, smallest and largest grid, mean absolute deviation from
 /// the mean grid, households' mean distance to their grid's centroid in metres,
 /// contiguity, households kept in their old grid), `grids` (a GeoJSON FeatureCollection of
-/// the new grids' outlines: hulls of their buildings), `moves` (building, from grid, to
+/// the new grids: the boundaries applying would save when `boundaries` is `derived`, else
+/// hulls of their buildings, `outline`), `moves` (building, from grid, to
 /// grid, households), `compound_moves`, `emptied_grids` and `new_grids_needed` (a proposal
 /// needing grids that do not exist yet cannot be applied).
 #[utoipa::path(post, path = "/api/v1/communities/{id}/redivision", tag = "redivision",
@@ -329,7 +422,17 @@ pub(crate) async fn create(
         }
     }
 
-    // Outlines and totals of the new grids.
+    // Boundaries and totals of the new grids.
+    let compound_to: HashMap<NodeId, usize> = graph
+        .keys
+        .iter()
+        .zip(&new)
+        .map(|(&c, &label)| (division.compounds[c].path.id(), label))
+        .collect();
+    let derived = match division.regrid(&compound_to) {
+        Boundaries::Derived(shapes) => Some(shapes),
+        Boundaries::Absent | Boundaries::Refused(_) => None,
+    };
     let mut members: BTreeMap<usize, NewGrid> = BTreeMap::new();
     for (i, b) in input.iter().enumerate() {
         let entry = members.entry(new[graph.block_of_building[i]]).or_default();
@@ -342,9 +445,13 @@ pub(crate) async fn create(
             let (points, households, buildings) =
                 (&grid.points, &grid.households, grid.points.len());
             let (id, name) = grid_name(label);
+            let shape = derived
+                .as_ref()
+                .and_then(|shapes| shapes.get(label).cloned().flatten())
+                .unwrap_or_else(|| partition::outline(points, OUTLINE_PAD_M));
             json!({
                 "type": "Feature",
-                "geometry": mulin_geo::to_geojson(&partition::outline(points, OUTLINE_PAD_M)),
+                "geometry": mulin_geo::to_geojson(&shape),
                 "properties": {
                     "grid_id": id,
                     "name": name,
@@ -378,6 +485,7 @@ pub(crate) async fn create(
         "before": quality_json(&before, total),
         "after": quality_json(&after, total),
         "grids": {"type": "FeatureCollection", "features": features},
+        "boundaries": if derived.is_some() { "derived" } else { "outline" },
         "moves": moves,
         "compound_moves": compound_moves,
         "emptied_grids": emptied,
@@ -417,9 +525,10 @@ async fn stored(
     Ok((record, body))
 }
 
-/// A stored proposal, as `POST …/redivision` answered it, with `applied_at`.
+/// A stored proposal, as `POST …/redivision` answered it, with `applied_at`; its grids in
+/// the coordinate system asked for.
 #[utoipa::path(get, path = "/api/v1/communities/{id}/redivision/{proposal}", tag = "redivision",
-    params(("id" = String, Path, description = "Community id"), ("proposal" = String, Path, description = "Proposal id")),
+    params(("id" = String, Path, description = "Community id"), ("proposal" = String, Path, description = "Proposal id"), CrsParams),
     security(("bearer" = [])),
     responses((status = 200, description = "The proposal"), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -427,8 +536,23 @@ async fn show(
     State(state): State<AppState>,
     auth: AuthUser,
     Path((id, proposal)): Path<(String, String)>,
+    Query(params): Query<CrsParams>,
 ) -> Result<Json<Value>, WebError> {
-    load(&state, &auth, &id, &proposal).await.map(Json)
+    let mut body = load(&state, &auth, &id, &proposal).await?;
+    let crs = params.crs.unwrap_or_default();
+    if let Some(features) = body["grids"]["features"].as_array_mut() {
+        for feature in features {
+            crs.convert_geometry(&mut feature["geometry"]);
+        }
+    }
+    Ok(Json(body))
+}
+
+/// The coordinate system of a proposal's grids.
+#[derive(Deserialize, IntoParams)]
+pub struct CrsParams {
+    /// `wgs84` (default) or `gcj02` (for Chinese tiles).
+    pub crs: Option<MapCrs>,
 }
 
 /// Proposal `proposal` of community `id`, with `applied_at`.
@@ -443,9 +567,12 @@ pub(crate) async fn load(
 }
 
 /// Applies a proposal: moves its compounds (with buildings, households, residents and
-/// requests) to their new grids in one transaction, audited, and rebuilds the routing
-/// index. Refused (409) when already applied or when the community's division changed
-/// since the proposal (stale), and (422) when it needs grids that do not exist.
+/// requests) to their new grids and saves the grids' new boundaries (derived from today's,
+/// checked to tile the community; a grid left without buildings loses its boundary) in one
+/// transaction, audited, and rebuilds the routing index. Refused (409) when already
+/// applied or when the community's division changed since the proposal (stale), and (422)
+/// when it needs grids that do not exist or when the boundaries cannot follow (only some
+/// grids have one, two buildings at one point part, or the result would not tile).
 #[utoipa::path(post, path = "/api/v1/communities/{id}/redivision/{proposal}/apply", tag = "redivision",
     params(("id" = String, Path, description = "Community id"), ("proposal" = String, Path, description = "Proposal id")),
     security(("bearer" = [])),
@@ -506,6 +633,7 @@ pub(crate) async fn apply_proposal(
         })
         .transpose()?
         .unwrap_or_default();
+    let boundaries = new_boundaries(&division, &community, &moves)?;
     let building_moves = body["moves"].as_array().map_or(&[][..], |m| m.as_slice());
     let applied = Applied {
         compounds: moves.len(),
@@ -537,7 +665,14 @@ pub(crate) async fn apply_proposal(
     };
     state
         .store
-        .apply_redivision(auth.user.district, record.id, &moves, now, &audit)
+        .apply_redivision(
+            auth.user.district,
+            record.id,
+            &moves,
+            &boundaries,
+            now,
+            &audit,
+        )
         .await
         .map_err(|e| match e {
             mulin_storage::StoreError::Conflict(_) => {
@@ -547,4 +682,57 @@ pub(crate) async fn apply_proposal(
         })?;
     state.grids.refresh(auth.user.district).await?;
     Ok(applied)
+}
+
+/// The boundaries to save with `moves`: each grid whose ground changes, as GeoJSON (`None`
+/// clears it); nothing when the community has no boundaries. Refused when they cannot
+/// follow the moves or the result does not tile the community.
+fn new_boundaries(
+    division: &Division,
+    community: &NodeRecord,
+    moves: &[CompoundMove],
+) -> Result<Vec<(NodeId, Option<String>)>, WebError> {
+    let grid_idx: HashMap<NodeId, usize> = division
+        .grids
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.path.id(), i))
+        .collect();
+    let to: HashMap<NodeId, usize> = moves
+        .iter()
+        .filter_map(|m| Some((m.compound, *grid_idx.get(&m.to)?)))
+        .collect();
+    let shapes = match division.regrid(&to) {
+        Boundaries::Absent => return Ok(Vec::new()),
+        Boundaries::Refused(key) => return Err(WebError::Invalid(key)),
+        Boundaries::Derived(shapes) => shapes,
+    };
+    let tiling: Vec<(usize, Shape)> = shapes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((i, s.clone()?)))
+        .collect();
+    let violations = mulin_geo::validate_tiling(
+        division.outline(community).as_ref(),
+        &tiling,
+        &Tolerance::default(),
+    );
+    if !violations.is_empty() {
+        tracing::warn!(community = %community.path.id(), ?violations, "re-divided boundaries do not tile");
+        return Err(WebError::Invalid("redivision.error.tiling"));
+    }
+    let today = division.shapes();
+    Ok(division
+        .grids
+        .iter()
+        .zip(shapes)
+        .zip(today)
+        .filter(|((_, new), old)| new != old)
+        .map(|((grid, new), _)| {
+            (
+                grid.path.id(),
+                new.map(|s| mulin_geo::to_geojson(&s).to_string()),
+            )
+        })
+        .collect())
 }

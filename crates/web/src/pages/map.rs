@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header::CONTENT_SECURITY_POLICY;
 use axum::http::{HeaderValue, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use mulin_domain::policy::Action;
@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::{page, with_lang, Layout};
 use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
+use crate::map::MapCrs;
 use crate::AppState;
 
 /// The map page route.
@@ -34,12 +35,65 @@ struct MapPage {
     l: Layout,
     scope_name: String,
     under: String,
-    crs: &'static str,
-    tile_url: String,
-    attribution: String,
-    /// The script's texts as JSON, from the locale files.
-    text_json: String,
+    frame: MapFrame,
     can_manage_stations: bool,
+    can_set_rules: bool,
+}
+
+/// What a page's map element carries (`data-crs`, `data-tile-url`, `data-attribution`,
+/// `data-text`): the configured tiles and the script's texts.
+pub(crate) struct MapFrame {
+    pub(crate) crs: &'static str,
+    pub(crate) tile_url: String,
+    pub(crate) attribution: String,
+    /// The script's texts as JSON, from the locale files.
+    pub(crate) text_json: String,
+}
+
+impl MapFrame {
+    /// The configured tiles, with the texts of `keys` in the page's language.
+    pub(crate) fn new(state: &AppState, l: &Layout, keys: &[&str]) -> MapFrame {
+        let text: serde_json::Map<String, serde_json::Value> = keys
+            .iter()
+            .map(|key| ((*key).to_owned(), l.t.get(key).into()))
+            .collect();
+        let settings = &state.settings.map;
+        MapFrame {
+            crs: settings.crs.as_str(),
+            tile_url: settings.tile_url.clone().unwrap_or_default(),
+            attribution: settings.attribution.clone(),
+            text_json: serde_json::Value::Object(text).to_string(),
+        }
+    }
+
+    /// Like [`MapFrame::new`], but without tiles unless they are in WGS-84: for maps whose
+    /// clicks must give WGS-84 points.
+    pub(crate) fn wgs84(state: &AppState, l: &Layout, keys: &[&str]) -> MapFrame {
+        let mut frame = MapFrame::new(state, l, keys);
+        if frame.crs != MapCrs::Wgs84.as_str() {
+            frame.crs = MapCrs::Wgs84.as_str();
+            frame.tile_url.clear();
+            frame.attribution.clear();
+        }
+        frame
+    }
+}
+
+/// A page with a map: tiles come from the configured server, so the Content-Security-Policy
+/// lets images come from there; everything else stays same-origin.
+pub(crate) fn with_tiles(state: &AppState, html: Html<String>) -> Result<Response, WebError> {
+    let mut response = html.into_response();
+    if let Some(origin) = state.settings.map.tile_origin() {
+        let policy = format!(
+            "default-src 'self'; img-src 'self' data: {origin}; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+        );
+        let value =
+            HeaderValue::from_str(&policy).map_err(|err| WebError::Internal(Box::new(err)))?;
+        response
+            .headers_mut()
+            .insert(CONTENT_SECURITY_POLICY, value);
+    }
+    Ok(response)
 }
 
 /// The texts `map.js` shows, by the key it looks them up with.
@@ -99,35 +153,16 @@ async fn view_map_get(
         _ => (String::new(), String::new()),
     };
     let l = Layout::for_user(&state, &user, &uri);
-    let text: serde_json::Map<String, serde_json::Value> = SCRIPT_TEXTS
-        .iter()
-        .map(|key| ((*key).to_owned(), l.t.get(key).into()))
-        .collect();
-    let settings = &state.settings.map;
     let html = page(&MapPage {
         can_manage_stations: scopes
             .iter()
             .any(|s| user.auth.principal.allows(Action::ManageStations, s)),
+        can_set_rules: user.auth.principal.allows_anywhere(Action::SetGridRules),
+        frame: MapFrame::new(&state, &l, SCRIPT_TEXTS),
         l,
         scope_name,
         under,
-        crs: settings.crs.as_str(),
-        tile_url: settings.tile_url.clone().unwrap_or_default(),
-        attribution: settings.attribution.clone(),
-        text_json: serde_json::Value::Object(text).to_string(),
     })
     .map_err(with_lang(lang))?;
-    let mut response = html.into_response();
-    // Tiles come from the configured server; everything else stays same-origin.
-    if let Some(origin) = settings.tile_origin() {
-        let policy = format!(
-            "default-src 'self'; img-src 'self' data: {origin}; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
-        );
-        let value = HeaderValue::from_str(&policy)
-            .map_err(|err| with_lang(lang)(WebError::Internal(Box::new(err))))?;
-        response
-            .headers_mut()
-            .insert(CONTENT_SECURITY_POLICY, value);
-    }
-    Ok(response)
+    with_tiles(&state, html).map_err(with_lang(lang))
 }

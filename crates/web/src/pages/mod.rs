@@ -32,6 +32,7 @@ mod reps;
 mod requests;
 mod resident_care;
 mod schedule;
+mod settings;
 mod visits;
 
 /// The page routes.
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .merge(redivision::routes())
         .merge(reps::routes())
         .merge(resident_care::routes())
+        .merge(settings::routes())
 }
 
 /// What every page's frame needs.

@@ -1,6 +1,6 @@
 //! The re-division page for community staff and above: a form that proposes a new division
 //! of the community's grids, and a proposal page with its before/after figures, the
-//! buildings it moves and a confirmed "apply". The work is the API's
+//! buildings it moves, drawn on a map beside today's division, and a confirmed "apply". The work is the API's
 //! (`api::redivision::{create, load, apply_proposal}`); this page carries forms and tables.
 
 use askama::Template;
@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::Value;
 
+use super::map::{with_tiles, MapFrame};
 use super::{check_form, page, with_lang, Layout};
 use crate::api::redivision::{apply_proposal, community, create, load, Mode, RedivisionAsk};
 use crate::auth::PageUser;
@@ -52,6 +53,7 @@ struct Figure {
 }
 
 struct MoveRow {
+    building_id: String,
     building: String,
     from: String,
     to: String,
@@ -72,7 +74,17 @@ struct ProposalPage {
     applied: bool,
     new_grids_needed: u64,
     error: Option<String>,
+    frame: MapFrame,
 }
+
+/// The texts the proposal map shows (`assets/map-extra.js`).
+const MAP_TEXTS: &[&str] = &[
+    "redivision.map.households",
+    "redivision.map.today",
+    "redivision.map.boundaries.derived",
+    "redivision.map.boundaries.outline",
+    "map.load_failed",
+];
 
 /// A figure as shown: numbers with one decimal, yes/no for flags, a dash when absent.
 fn shown(t: &Tr, v: &Value) -> String {
@@ -190,7 +202,7 @@ async fn proposal_page(
     uri: &Uri,
     (id, proposal): (&str, &str),
     error: Option<String>,
-) -> Result<Html<String>, WebError> {
+) -> Result<Response, WebError> {
     let body = load(state, &user.auth, id, proposal).await?;
     let l = Layout::for_user(state, user, uri);
     let figures = [
@@ -216,13 +228,15 @@ async fn proposal_page(
         .map_or(&[][..], |m| m.as_slice())
         .iter()
         .map(|m| MoveRow {
+            building_id: text(&m["building_id"]),
             building: text(&m["building"]),
             from: text(&m["from_grid"]),
             to: text(&m["to_grid"]),
             households: m["households"].as_u64().unwrap_or(0),
         })
         .collect();
-    page(&ProposalPage {
+    let html = page(&ProposalPage {
+        frame: MapFrame::new(state, &l, MAP_TEXTS),
         id: text(&body["community_id"]),
         proposal: text(&body["id"]),
         community: text(&body["community"]),
@@ -237,7 +251,8 @@ async fn proposal_page(
         new_grids_needed: body["new_grids_needed"].as_u64().unwrap_or(0),
         error,
         l,
-    })
+    })?;
+    with_tiles(state, html)
 }
 
 async fn view_proposal_get(
@@ -245,7 +260,7 @@ async fn view_proposal_get(
     user: PageUser,
     uri: Uri,
     Path((id, proposal)): Path<(String, String)>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     proposal_page(&state, &user, &uri, (&id, &proposal), None)
         .await
         .map_err(with_lang(user.lang))
@@ -283,10 +298,10 @@ async fn view_apply_post(
                 WebError::Conflict(detail) => detail.clone(),
                 other => other.message(lang),
             };
-            let html = proposal_page(&state, &user, &uri, (&id, &proposal), Some(message))
+            let response = proposal_page(&state, &user, &uri, (&id, &proposal), Some(message))
                 .await
                 .map_err(with_lang(lang))?;
-            Ok((status, html).into_response())
+            Ok((status, response).into_response())
         }
         Err(other) => Err(with_lang(lang)(other)),
     }

@@ -28,4 +28,5 @@ mod request_pages;
 mod requests;
 mod resident_care_pages;
 mod security;
+mod settings_pages;
 mod visits;

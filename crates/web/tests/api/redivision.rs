@@ -221,3 +221,168 @@ async fn only_the_communitys_staff_and_above_may_redivide() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(redivisions(&app).await, 0);
 }
+
+/// The community's grids as `grids.geojson` gives them: (id, boundary if any).
+async fn boundaries(
+    app: &TestApp,
+    token: &str,
+    community: &str,
+) -> Vec<(String, Option<mulin_geo::tiling::Shape>)> {
+    let (status, body) = app
+        .get(
+            Some(token),
+            &format!("/api/v1/grids.geojson?under={community}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    body["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let shape = (!f["geometry"].is_null())
+                .then(|| mulin_geo::shape::geometry_from_value(&f["geometry"]).unwrap());
+            (f["id"].as_str().unwrap().to_owned(), shape)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn applying_moves_the_boundaries_with_the_buildings_and_pins_follow() {
+    let app = spawn_app().await;
+    let admin = app.token("admin").await;
+    let community = app.community(0);
+    let id = community.path.id().to_string();
+    let outline = mulin_geo::parse_geometry(community.geometry.as_deref().unwrap()).unwrap();
+    let n = grids_of(&app, 0);
+    let (status, proposal) = rebalance(&app, &admin, 0, n - 1).await;
+    assert_eq!(status, StatusCode::OK, "{proposal}");
+    assert_eq!(proposal["boundaries"], "derived");
+    let apply = format!(
+        "/api/v1/communities/{id}/redivision/{}/apply",
+        proposal["id"].as_str().unwrap()
+    );
+    let (status, applied) = app.post(&admin, &apply, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{applied}");
+
+    // The stored boundaries are the proposal's, the emptied grid has none, and together
+    // they tile the community.
+    let stored = boundaries(&app, &admin, &id).await;
+    let emptied = proposal["emptied_grids"][0]["id"].as_str().unwrap();
+    let tiling: Vec<(String, mulin_geo::tiling::Shape)> = stored
+        .iter()
+        .filter_map(|(g, s)| Some((g.clone(), s.clone()?)))
+        .collect();
+    assert_eq!(tiling.len(), n - 1);
+    assert!(stored.iter().any(|(g, s)| g == emptied && s.is_none()));
+    for feature in proposal["grids"]["features"].as_array().unwrap() {
+        let grid = feature["properties"]["grid_id"].as_str().unwrap();
+        let shape = mulin_geo::shape::geometry_from_value(&feature["geometry"]).unwrap();
+        assert!(
+            tiling.iter().any(|(g, s)| g == grid && *s == shape),
+            "{grid}: the stored boundary is not the proposal's"
+        );
+    }
+    let violations =
+        mulin_geo::validate_tiling(Some(&outline), &tiling, &mulin_geo::Tolerance::default());
+    assert!(violations.is_empty(), "{violations:?}");
+
+    // Every moved building lies in its new grid, and a pin there routes to it.
+    let district = community.path.district().into();
+    let moves = proposal["moves"].as_array().unwrap();
+    assert!(!moves.is_empty());
+    for m in moves {
+        let building = app
+            .store
+            .node(
+                district,
+                m["building_id"].as_str().unwrap().parse().unwrap(),
+            )
+            .await
+            .unwrap();
+        let at = building.position.unwrap();
+        let to = m["to_grid_id"].as_str().unwrap();
+        let by_index: Vec<(usize, mulin_geo::tiling::Shape)> = tiling
+            .iter()
+            .enumerate()
+            .map(|(i, (_, s))| (i, s.clone()))
+            .collect();
+        let found = mulin_geo::locate_exact(&by_index, at.lon, at.lat).unwrap();
+        assert_eq!(tiling[found].0, to, "{m}");
+        let (status, created) = app
+            .post(
+                &admin,
+                "/api/v1/requests",
+                json!({"service_code": "sanitation", "description": "垃圾桶满溢",
+                       "lon": at.lon, "lat": at.lat}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["grid_id"], to, "{m}");
+    }
+}
+
+#[tokio::test]
+async fn boundaries_that_cannot_stay_a_tiling_refuse_the_whole_application() {
+    let app = spawn_app().await;
+    let admin = app.token("admin").await;
+    let community = app.community(0);
+    let id = community.path.id().to_string();
+    let n = grids_of(&app, 0);
+    let (_, proposal) = rebalance(&app, &admin, 0, n - 1).await;
+    // Today's boundaries already overlap: one grid was stored as the whole community.
+    let district = community.path.district().into();
+    let grid = app.grid(0).path.id();
+    assert_eq!(
+        app.grid(0).path.at(NodeKind::Community),
+        Some(community.path.id())
+    );
+    let audit = mulin_storage::AuditEntry {
+        id: uuid::Uuid::now_v7(),
+        district,
+        at: mulin_storage_tests::test_now(),
+        user_id: None,
+        username: "test".into(),
+        action: "grids.import".into(),
+        target_kind: "node".into(),
+        target_id: String::new(),
+        ip: None,
+        detail: String::new(),
+    };
+    app.store
+        .replace_geometries(
+            district,
+            &[(grid, community.geometry.clone().unwrap())],
+            &audit,
+        )
+        .await
+        .unwrap();
+    let before = boundaries(&app, &admin, &id).await;
+    let apply = format!(
+        "/api/v1/communities/{id}/redivision/{}/apply",
+        proposal["id"].as_str().unwrap()
+    );
+    let (status, body) = app.post(&admin, &apply, json!({})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("铺满"),
+        "{body}"
+    );
+    // Nothing moved: no audit record, the boundaries and the compounds as they were.
+    assert_eq!(redivisions(&app).await, 0);
+    assert_eq!(boundaries(&app, &admin, &id).await, before);
+    let moved = proposal["compound_moves"][0]["compound_id"]
+        .as_str()
+        .unwrap();
+    let compound = app
+        .store
+        .node(district, moved.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        compound.path.at(NodeKind::Grid).unwrap().to_string(),
+        proposal["compound_moves"][0]["from_grid_id"]
+            .as_str()
+            .unwrap()
+    );
+}

@@ -91,6 +91,21 @@ async fn staff_propose_check_and_apply_a_redivision_through_the_page() {
     assert!(page.contains("data-testid=\"redivision-moves\""));
     assert!(page.contains("data-testid=\"redivision-apply\""));
     assert!(!page.contains("data-testid=\"redivision-applied\""));
+    // The map beside the moves: the proposal to draw, its script, and each move's building
+    // to point at.
+    let proposal_id = location.rsplit('/').next().unwrap();
+    assert!(
+        page.contains(&format!("data-proposal=\"{proposal_id}\"")),
+        "{page}"
+    );
+    assert!(page.contains("/assets/map-extra.js"));
+    assert!(page.contains("data-building-id=\""));
+    let script = client
+        .get(app.url("/assets/map-extra.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
 
     let apply = format!("{location}/apply");
     // Not without the confirmation.
