@@ -892,9 +892,35 @@ pub fn may_issue(auth: &AuthUser, request: &RequestRecord, command: &Command) ->
     }
 }
 
+/// How often a command is tried again on a fresher copy when the request changed under it.
+const COMMAND_ATTEMPTS: usize = 3;
+
 /// Applies a command from the caller: policy, state machine, the record's new fields, one
 /// timeline event and whoever must hear of it, written together or not at all.
+///
+/// The scheduler records breaches and escalations on the same requests people are working,
+/// so a change that lands between our read and our write must not turn the caller's click
+/// into an error: the command is checked and applied again on the fresh record (which may
+/// then refuse it for what it now is), and only a request that keeps changing is reported.
 pub async fn command(
+    state: &AppState,
+    auth: &AuthUser,
+    id: RequestId,
+    command: Command,
+) -> Result<RequestRecord, WebError> {
+    let mut attempt = 1;
+    loop {
+        match command_once(state, auth, id, command.clone()).await {
+            Err(WebError::Invalid(CONCURRENT)) if attempt < COMMAND_ATTEMPTS => attempt += 1,
+            outcome => return outcome,
+        }
+    }
+}
+
+/// The locale key of a change refused because the request changed meanwhile.
+const CONCURRENT: &str = "request.error.concurrent";
+
+async fn command_once(
     state: &AppState,
     auth: &AuthUser,
     id: RequestId,
@@ -1100,7 +1126,7 @@ pub async fn command(
         .update_request(&request, &next, &events, &notes)
         .await
         .map_err(|err| match err {
-            StoreError::Conflict(_) => WebError::Invalid("request.error.concurrent"),
+            StoreError::Conflict(_) => WebError::Invalid(CONCURRENT),
             other => other.into(),
         })?;
     if let Command::ApproveAdmission { reason } = &command {
