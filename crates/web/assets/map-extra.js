@@ -6,6 +6,14 @@
   const { base, getJson } = window.mulinMap;
   const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#d62728", "#393b79", "#637939"];
 
+  // Leaflet cannot draw vectors on a map that has no view yet, so a map is framed on its
+  // main layer before anything is added.
+  function frame(map, layer) {
+    const bounds = layer.getBounds();
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [8, 8] });
+    else map.setView([40.25, 113.1], 13);
+  }
+
   // The proposal: its grids filled by proposed grid, today's boundaries outlined, buildings
   // coloured by the grid they go to, moved ones ringed in red; hovering a move in the list
   // points at its building.
@@ -33,7 +41,9 @@
             return { color: c, weight: 1, fillColor: c, fillOpacity: 0.25, className: "proposed-grid" };
           },
           onEachFeature: (f, shape) => shape.bindTooltip(f.properties.name + " · " + f.properties.households + t("redivision.map.households")),
-        }).addTo(map);
+        });
+        frame(map, proposed);
+        proposed.addTo(map);
         L.geoJSON(today, {
           filter: (f) => !!f.geometry,
           style: () => ({ color: "#222", weight: 2.5, dashArray: "6 4", fill: false, className: "today-grid" }),
@@ -57,8 +67,6 @@
             .addTo(map);
           markers[b.id] = marker;
         });
-        const bounds = proposed.getBounds();
-        if (bounds.isValid()) map.fitBounds(bounds, { padding: [8, 8] });
         legend.replaceChildren();
         proposal.grids.features.forEach((f) => {
           const item = document.createElement("span");
@@ -83,7 +91,8 @@
           });
         });
       })
-      .catch(() => {
+      .catch((err) => {
+        console.error(err);
         legend.textContent = t("map.load_failed");
       });
   }
@@ -108,17 +117,17 @@
         const shapes = L.geoJSON(grids, {
           filter: (f) => !!f.geometry,
           style: () => ({ color: "#444", weight: 1, fillOpacity: 0.1, className: "grid-shape" }),
-        }).addTo(map);
+        });
+        frame(map, shapes);
+        shapes.addTo(map);
         stations.forEach((s) => {
           L.circleMarker([s.at[1], s.at[0]], { radius: 6, color: "#2171b5", fillOpacity: 0.8, className: "station" })
             .bindTooltip(s.name)
             .addTo(map);
         });
-        const bounds = shapes.getBounds();
-        if (bounds.isValid()) map.fitBounds(bounds, { padding: [8, 8] });
-        else map.setView([40.25, 113.1], 13);
       })
-      .catch(() => {
+      .catch((err) => {
+        console.error(err);
         el.dataset.failed = t("map.load_failed");
       });
   }
