@@ -14,20 +14,20 @@ use axum::Router;
 use mulin_domain::ids::{NodeId, ResidentId};
 use mulin_domain::movement::Direction;
 use mulin_domain::policy::Action;
-use mulin_domain::tree::{NodeKind, NodePath};
+use mulin_domain::tree::NodePath;
 use mulin_ledger::floating::{parse_floating_workbook, plan_floating, FloatingExportRow, Recorder};
 use mulin_storage::{MovementRecord, NodeRecord, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::ledger::{
-    attachment, file_problem, import_batch, import_target, read_file_field, rejected, ImportParams,
-    ImportReport, ImportUpload, MAX_IMPORT_BYTES, XLSX,
+    attachment, file_problem, import_batch, import_target, plan_export, read_file_field, rejected,
+    ExportPlan, ImportParams, ImportReport, ImportUpload, MAX_IMPORT_BYTES, XLSX,
 };
 use crate::auth::AuthUser;
 use crate::error::{ErrorBody, WebError};
-use crate::views::{ledger_row, Disclosure};
-use crate::{access, floating, AppState};
+use crate::views::ledger_row;
+use crate::{floating, AppState};
 
 /// The floating ledger's routes (mounted at `/api/v1`).
 pub fn routes() -> Router<AppState> {
@@ -254,30 +254,24 @@ async fn export_rows(
             residents.push(resident);
         }
     }
-    let reveal = params.reveal.unwrap_or(false);
-    if reveal
-        && !residents.iter().all(|resident| {
-            auth.principal
-                .allows(Action::RevealPersonalData, &resident.household)
-        })
-    {
-        return Err(WebError::Forbidden);
-    }
-    let names: HashMap<NodeId, String> = access::tree(state, auth, under, NodeKind::Household)
-        .await?
-        .into_iter()
-        .map(|node| (node.path.id(), node.name))
-        .collect();
-    let (action, disclosure) = if reveal {
-        ("floating.export.reveal", Disclosure::Full)
-    } else {
-        ("floating.export", Disclosure::Masked)
-    };
+    let ExportPlan {
+        names,
+        action,
+        disclosure,
+    } = plan_export(
+        state,
+        auth,
+        under,
+        &residents,
+        params.reveal.unwrap_or(false),
+        "floating",
+    )
+    .await?;
     let target = under.map(|id| id.to_string()).unwrap_or_default();
     state
         .audit(
             auth,
-            action,
+            &action,
             ("node", &target),
             &format!("{} 行", residents.len()),
         )

@@ -385,6 +385,49 @@ pub struct ExportParams {
     pub reveal: Option<bool>,
 }
 
+/// How an export of `residents` is written: the household names the caller sees under
+/// `under`, the audit action (`{kind}.export`, or `{kind}.export.reveal`) and the disclosure.
+pub(crate) struct ExportPlan {
+    pub names: HashMap<NodeId, String>,
+    pub action: String,
+    pub disclosure: Disclosure,
+}
+
+/// The [`ExportPlan`] of an export of `residents`; with `reveal`, refused unless the caller
+/// may see every one of them unmasked.
+pub(crate) async fn plan_export(
+    state: &AppState,
+    auth: &AuthUser,
+    under: Option<NodeId>,
+    residents: &[ResidentRecord],
+    reveal: bool,
+    kind: &str,
+) -> Result<ExportPlan, WebError> {
+    if reveal
+        && !residents.iter().all(|resident| {
+            auth.principal
+                .allows(Action::RevealPersonalData, &resident.household)
+        })
+    {
+        return Err(WebError::Forbidden);
+    }
+    let names = access::tree(state, auth, under, NodeKind::Household)
+        .await?
+        .into_iter()
+        .map(|node| (node.path.id(), node.name))
+        .collect();
+    let (action, disclosure) = if reveal {
+        (format!("{kind}.export.reveal"), Disclosure::Full)
+    } else {
+        (format!("{kind}.export"), Disclosure::Masked)
+    };
+    Ok(ExportPlan {
+        names,
+        action,
+        disclosure,
+    })
+}
+
 /// The residents an export writes, as ledger rows, after the policy and the audit.
 async fn export_rows(
     state: &AppState,
@@ -410,25 +453,19 @@ async fn export_rows(
         }
         query.page += 1;
     }
-    let reveal = params.reveal.unwrap_or(false);
-    if reveal
-        && !residents.iter().all(|resident| {
-            auth.principal
-                .allows(Action::RevealPersonalData, &resident.household)
-        })
-    {
-        return Err(WebError::Forbidden);
-    }
-    let names: HashMap<NodeId, String> = access::tree(state, auth, under, NodeKind::Household)
-        .await?
-        .into_iter()
-        .map(|node| (node.path.id(), node.name))
-        .collect();
-    let (action, disclosure) = if reveal {
-        ("resident.export.reveal", Disclosure::Full)
-    } else {
-        ("resident.export", Disclosure::Masked)
-    };
+    let ExportPlan {
+        names,
+        action,
+        disclosure,
+    } = plan_export(
+        state,
+        auth,
+        under,
+        &residents,
+        params.reveal.unwrap_or(false),
+        "resident",
+    )
+    .await?;
     let detail = format!(
         "{} 行；q={}",
         residents.len(),
@@ -436,7 +473,7 @@ async fn export_rows(
     );
     let target = under.map(|id| id.to_string()).unwrap_or_default();
     state
-        .audit(auth, action, ("node", &target), &detail)
+        .audit(auth, &action, ("node", &target), &detail)
         .await?;
     let today = state.clock.today();
     Ok(residents
