@@ -10,7 +10,7 @@ use mulin_storage::{HealthRecord, SickbedRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::parse_id;
+use super::{parse_day, parse_id};
 use crate::auth::AuthUser;
 use crate::care;
 use crate::error::{ErrorBody, WebError};
@@ -37,8 +37,7 @@ pub fn routes() -> Router<AppState> {
 pub struct CareApi;
 
 fn day(text: &str) -> Result<NaiveDate, WebError> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| WebError::Invalid("care.error.date"))
+    parse_day(text, "care.error.date")
 }
 
 /// A health record to write.

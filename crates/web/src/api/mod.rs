@@ -88,6 +88,11 @@ fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, WebError> {
     text.parse().map_err(|_| WebError::NotFound)
 }
 
+/// A day as forms and bodies write it (`YYYY-MM-DD`), or the message `key` for a bad one.
+pub(crate) fn parse_day(text: &str, key: &'static str) -> Result<chrono::NaiveDate, WebError> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| WebError::Invalid(key))
+}
+
 /// Credentials.
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {

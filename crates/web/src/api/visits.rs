@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use mulin_domain::ids::NodeId;
 use mulin_domain::visit::{CoverageWindow, DEFAULT_COVERAGE_DAYS};
 use mulin_storage::{LonLat, MovementRecord, VisitRecord};
@@ -374,8 +374,7 @@ async fn move_create(
     Path(id): Path<String>,
     Json(body): Json<MovementBody>,
 ) -> Result<(StatusCode, Json<MovementView>), WebError> {
-    let on = NaiveDate::parse_from_str(body.on.trim(), "%Y-%m-%d")
-        .map_err(|_| WebError::Invalid("floating.error.date"))?;
+    let on = super::parse_day(&body.on, "floating.error.date")?;
     let record = floating::record(&state, &auth, &id, &body.direction, on, &body.reason).await?;
     Ok((StatusCode::CREATED, Json(MovementView::from(&record))))
 }

@@ -11,12 +11,12 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::NaiveDate;
 use mulin_domain::movement::Direction;
 use mulin_domain::policy::Action;
 use serde::Deserialize;
 
 use super::{check_form, page, with_lang, Layout};
+use crate::api::parse_day;
 use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
 use crate::{care, floating, AppState};
@@ -158,11 +158,6 @@ async fn view_resident_care_get(
         .map_err(with_lang(user.lang))
 }
 
-/// A form's day (`YYYY-MM-DD`), or the service's message for a bad one.
-fn form_day(text: &str, key: &'static str) -> Result<NaiveDate, WebError> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| WebError::Invalid(key))
-}
-
 /// Reads a form, CSRF-checked, and runs `act`: done, it redirects to `done`; refused for a
 /// reason the caller can fix, it shows the resident's care page again with the reason.
 async fn handle_form<F, Fut>(
@@ -220,7 +215,7 @@ async fn view_moves_post(
         &body,
         id,
         move |form| async move {
-            let on = form_day(&field(&form, "on"), "floating.error.date")?;
+            let on = parse_day(&field(&form, "on"), "floating.error.date")?;
             floating::record(
                 state,
                 &user.auth,
@@ -285,7 +280,7 @@ async fn view_sickbed_post(
         &body,
         id,
         move |form| async move {
-            let starts_on = form_day(&field(&form, "starts_on"), "care.error.date")?;
+            let starts_on = parse_day(&field(&form, "starts_on"), "care.error.date")?;
             // An unreadable number reaches the domain as 0 and is refused there.
             let every_days = field(&form, "every_days").trim().parse().unwrap_or(0);
             care::create_sickbed(
@@ -322,7 +317,7 @@ async fn view_sickbed_visit_post(
     check_form(&user, &headers, &body)?;
     let form: SickbedVisitForm = serde_urlencoded::from_bytes(&body)
         .map_err(|_| with_lang(lang)(WebError::Invalid("care.error.date")))?;
-    let on = form_day(&form.on, "care.error.date").map_err(with_lang(lang))?;
+    let on = parse_day(&form.on, "care.error.date").map_err(with_lang(lang))?;
     care::log_sickbed_visit(
         &state,
         &user.auth,
