@@ -18,7 +18,7 @@ npm ci --prefix e2e --no-audit --no-fund --ignore-scripts --silent
 DATA="$(mktemp -d)"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 export MULIN_DEMO_PASSWORD="e2e-demo-pass"
-MULIN_DATA_DIR="$DATA" MULIN_LISTEN="127.0.0.1:$PORT" "$BIN" serve --demo --households 800 >"$DATA/server.log" 2>&1 &
+MULIN_DATA_DIR="$DATA" MULIN_LISTEN="127.0.0.1:$PORT" "$BIN" serve --demo --households 800 --activity-days 20 >"$DATA/server.log" 2>&1 &
 SERVER=$!
 cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$DATA"; }
 trap cleanup EXIT

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use mulin_domain::code::DivisionCode;
 use mulin_domain::ids::{NodeId, UserId};
 use mulin_domain::policy::Role;
@@ -58,6 +58,20 @@ struct Cli {
     command: Command,
 }
 
+/// How big a generated demo district is, and how much request work it has behind it.
+#[derive(Args, Clone, Copy)]
+struct DemoSize {
+    /// Households to generate (11,000 ≈ 28,000 residents; 390,000 ≈ 1,000,000).
+    #[arg(long, default_value_t = mulin_demo::DEFAULT_HOUSEHOLDS)]
+    households: usize,
+    /// Days of request work replayed before now (0: none).
+    #[arg(long, default_value_t = DEMO_ACTIVITY_DAYS)]
+    activity_days: u32,
+}
+
+/// Enough history that "the last 30 days" and the 30 before them both have figures.
+const DEMO_ACTIVITY_DAYS: u32 = 60;
+
 #[derive(Subcommand)]
 enum Command {
     /// Start the web UI and API (applies migrations first).
@@ -68,17 +82,15 @@ enum Command {
         /// On an empty database, generate the demo district first.
         #[arg(long)]
         demo: bool,
-        /// Households in a generated demo district.
-        #[arg(long, default_value_t = mulin_demo::DEFAULT_HOUSEHOLDS)]
-        households: usize,
+        #[command(flatten)]
+        size: DemoSize,
     },
     /// Apply database migrations and exit.
     Migrate,
     /// Generate the demo district into an empty database.
     Demo {
-        /// Households to generate (11,000 ≈ 28,000 residents; 390,000 ≈ 1,000,000).
-        #[arg(long, default_value_t = mulin_demo::DEFAULT_HOUSEHOLDS)]
-        households: usize,
+        #[command(flatten)]
+        size: DemoSize,
     },
     /// Create a district in an empty database (for a real, non-demo start).
     Init {
@@ -498,28 +510,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("数据库已迁移到最新版本 / migrations applied");
             Ok(())
         }
-        Command::Serve {
-            listen,
-            demo,
-            households,
-        } => {
+        Command::Serve { listen, demo, size } => {
             let store = connect(&database).await?;
             if demo && store.is_empty().await? {
-                generate_demo(&store, households, &cli.data_dir).await?;
+                generate_demo(&store, size, &cli.data_dir).await?;
             }
             let listen = listen
                 .or(file.listen.clone())
                 .unwrap_or_else(|| "127.0.0.1:8080".into());
             serve(store, &listen, &file, &cli.data_dir).await
         }
-        Command::Demo { households } => {
+        Command::Demo { size } => {
             let store = connect(&database).await?;
             if !store.is_empty().await? {
                 bail!(
                     "the database already holds a district; use an empty data folder for the demo"
                 );
             }
-            generate_demo(&store, households, &cli.data_dir).await
+            generate_demo(&store, size, &cli.data_dir).await
         }
         Command::Init { name, code } => {
             let store = connect(&database).await?;
@@ -636,9 +644,10 @@ const DEMO_PASSWORD_FILE: &str = "demo-password.txt";
 
 async fn generate_demo(
     store: &Arc<dyn Storage>,
-    households: usize,
+    size: DemoSize,
     data_dir: &Path,
 ) -> anyhow::Result<()> {
+    let households = size.households;
     let password = match std::env::var("MULIN_DEMO_PASSWORD") {
         Ok(password) if !password.is_empty() => password,
         _ => {
@@ -689,16 +698,35 @@ async fn generate_demo(
         )
         .await?;
     }
+    let loaded = started.elapsed();
+    let activity = mulin_web::demo_activity::replay(
+        store.clone(),
+        &demo.dataset,
+        mulin_web::demo_activity::ActivityParams {
+            days: size.activity_days,
+            end: clock.now(),
+            seed: 2026,
+        },
+    )
+    .await
+    .context("cannot replay the demo district's request work")?;
     std::fs::create_dir_all(data_dir)?;
     std::fs::write(data_dir.join(DEMO_PASSWORD_FILE), &password)
         .context("cannot save the demo password")?;
     println!(
-        "演示区已生成 demo district: {} households, {} residents on {} in {:.1} s (generate {:.1} s)",
+        "演示区已生成 demo district: {} households, {} residents on {} in {:.1} s (generate {:.1} s, load {:.1} s); \
+         {} requests of the last {} days replayed ({} steps, {} breaches) in {:.1} s",
         households,
         demo.dataset.residents.len(),
         store.backend_name(),
         started.elapsed().as_secs_f64(),
-        generated.as_secs_f64()
+        generated.as_secs_f64(),
+        (loaded - generated).as_secs_f64(),
+        activity.requests,
+        size.activity_days,
+        activity.commands,
+        activity.breaches,
+        (started.elapsed() - loaded).as_secs_f64(),
     );
     Ok(())
 }

@@ -203,9 +203,19 @@ fn request_token(parts: &Parts) -> Option<String> {
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, WebError> {
     let token = request_token(parts).ok_or(WebError::Unauthorized)?;
+    caller(state, &token, client_ip(parts)).await
+}
+
+/// The caller a session token stands for: its session, account and grants (read in one
+/// statement) with the policy built from the grants.
+pub async fn caller(
+    state: &AppState,
+    token: &str,
+    ip: Option<String>,
+) -> Result<AuthUser, WebError> {
     let (session, user, grants) = match state
         .store
-        .session_caller(&token_hash(&token), state.clock.now())
+        .session_caller(&token_hash(token), state.clock.now())
         .await
     {
         Ok(caller) => caller,
@@ -218,7 +228,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, WebEr
         user,
         principal,
         session,
-        ip: client_ip(parts),
+        ip,
     })
 }
 

@@ -3,10 +3,15 @@
 
 use std::sync::Mutex;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Offset, Utc};
 
 /// China Standard Time (UTC+8): the zone "today" is counted in for ages and dates.
 const CHINA_OFFSET_SECONDS: i32 = 8 * 3600;
+
+/// China Standard Time as an offset (UTC+8; China keeps no summer time).
+pub fn china() -> FixedOffset {
+    FixedOffset::east_opt(CHINA_OFFSET_SECONDS).unwrap_or_else(|| Utc.fix())
+}
 
 /// A source of the current instant.
 pub trait Clock: Send + Sync + 'static {

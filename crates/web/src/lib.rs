@@ -14,6 +14,7 @@ pub mod cache;
 pub mod care;
 pub mod clock;
 pub mod dashboard;
+pub mod demo_activity;
 pub mod error;
 pub mod floating;
 pub mod grids;

@@ -41,12 +41,25 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: WebSettings) -> TestApp {
+    let (db, demo) = demo_db().await;
+    start_app(db, demo, settings).await
+}
+
+/// A fresh database holding the small demo district, for a test to change before the app
+/// starts on it.
+pub async fn demo_db() -> (TestDb, mulin_demo::Demo) {
     init_test_tracing();
     let db = TestDb::new().await.expect("test database");
     let store = db.store();
     let demo = small_demo(HOUSEHOLDS, &password_hash().await);
     store.load(&demo.dataset).await.unwrap();
     store.mark_demo().await.unwrap();
+    (db, demo)
+}
+
+/// The app, with its scheduler, on a database from [`demo_db`].
+pub async fn start_app(db: TestDb, demo: mulin_demo::Demo, settings: WebSettings) -> TestApp {
+    let store = db.store();
     let clock = Arc::new(ManualClock::new(test_now()));
     let state = AppState::new(store.clone(), clock.clone(), settings, true);
     // The deadline scheduler runs as in production, only more often, so a test that moves

@@ -10,6 +10,7 @@ mod helpers;
 mod audit_viewer;
 mod authz;
 mod care;
+mod demo_activity;
 mod floating_ledger;
 mod geo;
 mod imports_page;
