@@ -1,4 +1,5 @@
-//! Weeks of request work in the demo district, replayed through the commands people use.
+//! Weeks of work in the demo district (requests, home visits, patrols), replayed through the
+//! commands people use.
 //!
 //! A newcomer who starts the demo should see a running office, not empty pages: inboxes with
 //! live countdowns, a timeline on every request, breaches and escalations the scheduler
@@ -12,7 +13,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
 use mulin_domain::ids::{DistrictId, NodeId, RequestId, UserId};
 use mulin_domain::org::Department;
 use mulin_domain::policy::Role;
@@ -26,6 +27,7 @@ use crate::auth::{self, AuthUser};
 use crate::clock::{china, ManualClock};
 use crate::error::WebError;
 use crate::requests::{self, NewRequest};
+use crate::visits::{self, NewVisit};
 use crate::{AppState, WebSettings};
 
 /// How much history to replay.
@@ -49,6 +51,8 @@ pub struct ActivitySummary {
     pub commands: usize,
     /// Breaches the scheduler recorded.
     pub breaches: usize,
+    /// Home visits and patrols logged.
+    pub visits: usize,
     /// Commands the rules refused (a script out of step with the state machine: zero in a
     /// correct replay).
     pub refused: usize,
@@ -93,6 +97,8 @@ struct Script {
 /// What the replay knows of the district: who works where, and where people live.
 struct Cast {
     district: DistrictId,
+    /// Households by grid.
+    households: HashMap<NodeId, Vec<NodeId>>,
     buildings: Vec<(NodeId, NodeId, NodeId)>,
     worker: HashMap<NodeId, UserRecord>,
     staff: HashMap<NodeId, UserRecord>,
@@ -111,6 +117,7 @@ impl Cast {
             .ok_or(WebError::NotFound)?;
         let mut cast = Cast {
             district: district.into(),
+            households: HashMap::new(),
             buildings: Vec::new(),
             worker: HashMap::new(),
             staff: HashMap::new(),
@@ -125,6 +132,9 @@ impl Cast {
             .collect();
         for node in &dataset.nodes {
             let path = node.path;
+            if let (NodeKind::Household, Some(grid)) = (path.kind(), path.at(NodeKind::Grid)) {
+                cast.households.entry(grid).or_default().push(path.id());
+            }
             if let (NodeKind::Building, Some(grid), Some(community)) = (
                 path.kind(),
                 path.at(NodeKind::Grid),
@@ -577,6 +587,81 @@ enum Next {
     Sweep,
     /// Script `.0`'s step `.1` (0 = the intake).
     Step(usize, usize),
+    /// The grid worker's visit or patrol `.0`.
+    Visit(usize),
+}
+
+/// A home visit or patrol by a grid's worker.
+struct VisitPlan {
+    at: DateTime<Utc>,
+    grid: NodeId,
+    patrol: bool,
+    minutes: u32,
+    households: Vec<NodeId>,
+    findings: &'static str,
+}
+
+const VISIT_FINDINGS: &[&str] = &[
+    "入户了解家庭情况，宣传养老服务政策。",
+    "独居老人身体状况良好，已留联系电话。",
+    "住户反映楼道灯不亮，已转物业。",
+    "核对家庭人口信息，无变化。",
+];
+
+const PATROL_FINDINGS: &[&str] = &[
+    "巡查小区消防通道，畅通。",
+    "巡查垃圾分类点，清运及时。",
+    "巡查楼道，发现杂物已提醒住户清理。",
+];
+
+/// On each weekday of the replay, every grid's worker calls on a few households in the
+/// morning and walks the grid every other afternoon (seed 002: visiting is most of the job).
+fn visit_plans(cast: &Cast, params: &ActivityParams, rng: &mut StdRng) -> Vec<VisitPlan> {
+    let mut out = Vec::new();
+    let end_day = params.end.with_timezone(&china()).date_naive();
+    let mut grids: Vec<&NodeId> = cast.worker.keys().collect();
+    grids.sort();
+    for back in (1..=i64::from(params.days)).rev() {
+        let day = end_day - Duration::days(back);
+        if day.weekday().number_from_monday() > 5 {
+            continue;
+        }
+        let Some(midnight) = china()
+            .from_local_datetime(&day.and_time(NaiveTime::MIN))
+            .single()
+        else {
+            continue;
+        };
+        let midnight = midnight.with_timezone(&Utc);
+        for grid in &grids {
+            let Some(homes) = cast.households.get(grid).filter(|h| !h.is_empty()) else {
+                continue;
+            };
+            let calls = rng.gen_range(2..=5).min(homes.len());
+            let first = rng.gen_range(0..homes.len());
+            out.push(VisitPlan {
+                at: midnight + Duration::minutes(rng.gen_range(9 * 60..11 * 60 + 30)),
+                grid: **grid,
+                patrol: false,
+                minutes: rng.gen_range(150..=240),
+                households: (0..calls)
+                    .map(|k| homes[(first + k) % homes.len()])
+                    .collect(),
+                findings: VISIT_FINDINGS[rng.gen_range(0..VISIT_FINDINGS.len())],
+            });
+            if rng.gen_bool(0.5) {
+                out.push(VisitPlan {
+                    at: midnight + Duration::minutes(rng.gen_range(14 * 60..16 * 60 + 30)),
+                    grid: **grid,
+                    patrol: true,
+                    minutes: rng.gen_range(45..=90),
+                    households: Vec::new(),
+                    findings: PATROL_FINDINGS[rng.gen_range(0..PATROL_FINDINGS.len())],
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Replays `params.days` days of request work in the district of `dataset`, already stored
@@ -596,19 +681,45 @@ pub async fn replay(
     let mut callers: HashMap<UserId, AuthUser> = HashMap::new();
     let mut ids: Vec<Option<RequestId>> = vec![None; scripts.len()];
     let mut summary = ActivitySummary::default();
+    let visits = visit_plans(&cast, &params, &mut rng);
     let mut queue: BinaryHeap<Reverse<(DateTime<Utc>, Next)>> = scripts
         .iter()
         .enumerate()
         .map(|(i, s)| Reverse((s.at, Next::Step(i, 0))))
+        .chain(
+            visits
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Reverse((v.at, Next::Visit(i)))),
+        )
         .collect();
     while let Some(Reverse((at, next))) = queue.pop() {
         if at > params.end {
             break;
         }
         clock.set(at);
-        let Next::Step(i, n) = next else {
-            summary.breaches += requests::sweep(&state, at).await?;
-            continue;
+        let (i, n) = match next {
+            Next::Step(i, n) => (i, n),
+            Next::Sweep => {
+                summary.breaches += requests::sweep(&state, at).await?;
+                continue;
+            }
+            Next::Visit(v) => {
+                let plan = &visits[v];
+                let worker = cast.worker.get(&plan.grid).ok_or(WebError::NotFound)?;
+                let auth = caller(&state, &mut callers, worker).await?;
+                let input = NewVisit {
+                    kind: if plan.patrol { "patrol" } else { "home_visit" }.into(),
+                    minutes: plan.minutes,
+                    grid: Some(plan.grid),
+                    households: plan.households.clone(),
+                    findings: plan.findings.into(),
+                    ..NewVisit::default()
+                };
+                visits::log(&state, &auth, input).await?;
+                summary.visits += 1;
+                continue;
+            }
         };
         let script = &scripts[i];
         let record = if n == 0 {

@@ -73,6 +73,18 @@ async fn a_replayed_week_leaves_a_working_office_behind() {
         "{open}"
     );
 
+    // The worker's visits cover part of the grid's households.
+    let (status, coverage) = app
+        .get(Some(&worker), "/api/v1/visits/coverage?days=7")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{coverage}");
+    let grid = &coverage.as_array().unwrap()[0];
+    assert!(grid["visits"].as_i64().unwrap() > 0, "{grid}");
+    assert!(
+        grid["not_visited"].as_i64().unwrap() < grid["households"].as_i64().unwrap(),
+        "{grid}"
+    );
+
     // A whistled request's timeline names the department liaison who answered.
     let (_, all) = app
         .get(Some(&admin), "/api/v1/requests?per_page=200&order=newest")
