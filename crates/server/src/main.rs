@@ -715,7 +715,7 @@ async fn generate_demo(
         .context("cannot save the demo password")?;
     println!(
         "演示区已生成 demo district: {} households, {} residents on {} in {:.1} s (generate {:.1} s, load {:.1} s); \
-         {} requests of the last {} days replayed ({} steps, {} breaches) in {:.1} s",
+         {} requests of the last {} days replayed ({} steps, {} breaches) and {} visits in {:.1} s",
         households,
         demo.dataset.residents.len(),
         store.backend_name(),
@@ -726,6 +726,7 @@ async fn generate_demo(
         size.activity_days,
         activity.commands,
         activity.breaches,
+        activity.visits,
         (started.elapsed() - loaded).as_secs_f64(),
     );
     Ok(())
