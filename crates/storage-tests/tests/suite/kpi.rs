@@ -438,7 +438,7 @@ fn dense_records(places: &[NodePath], base: DateTime<Utc>) -> (Vec<RequestRecord
         let minutes = (idx as i64 * 37) % 1_400;
         ops.push((idx, Op::Arrive(minutes % 30)));
         match idx % 7 {
-            0 | 1 | 2 => {
+            0..=2 => {
                 ops.push((idx, Op::Resolve(minutes)));
                 ops.push((idx, Op::Rate(1 + (idx % 5) as u8)));
             }
