@@ -41,6 +41,8 @@ pub struct Sizes {
     /// Requests of the past year, in every state, bulk-loaded before the KPI timing: the
     /// cumulative sizes KPIs are timed at.
     pub kpi: Vec<usize>,
+    /// Days before now the `kpi` requests are spread over (365: a year).
+    pub kpi_days: u32,
 }
 
 /// Requests per bulk-load transaction. The rollup of a batch is summed before it is
@@ -83,19 +85,19 @@ fn mix(i: usize) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Request `i` of `n` spread evenly over the year before `now`, in time order, in the
+/// Request `i` of `n` spread evenly over the `days` before `now`, in time order, in the
 /// states a year of work leaves: most solved (handling 5–300 minutes) and rated, some
 /// late with their breaches recorded and escalated, a few whistled departments late.
 /// `seed` picks its place and fate.
 fn past_request(
     buildings: &[NodePath],
-    now: DateTime<Utc>,
+    (now, days): (DateTime<Utc>, u32),
     seed: usize,
     i: usize,
     n: usize,
 ) -> RequestRecord {
-    let year_ms = chrono::Duration::days(365).num_milliseconds();
-    let at = now - chrono::Duration::milliseconds(year_ms - year_ms * i as i64 / n.max(1) as i64);
+    let span_ms = chrono::Duration::days(i64::from(days)).num_milliseconds();
+    let at = now - chrono::Duration::milliseconds(span_ms - span_ms * i as i64 / n.max(1) as i64);
     let h = mix(seed);
     let mut r = record(
         buildings[(h % buildings.len() as u64) as usize],
@@ -495,7 +497,7 @@ pub async fn run(store: Arc<dyn Storage>, sizes: Sizes) -> anyhow::Result<()> {
         &store,
         &buildings,
         [("district", district), ("one grid", grid)],
-        &sizes.kpi,
+        (&sizes.kpi, sizes.kpi_days),
     )
     .await
 }
@@ -507,7 +509,7 @@ async fn kpi_steps(
     store: &Arc<dyn Storage>,
     buildings: &[NodePath],
     scopes: [(&str, NodePath); 2],
-    kpi: &[usize],
+    (kpi, days): (&[usize], u32),
 ) -> anyhow::Result<()> {
     let clock = SystemClock;
     let district: DistrictId = scopes[0].1.district().into();
@@ -516,11 +518,14 @@ async fn kpi_steps(
         let n = size.saturating_sub(loaded);
         let now = clock.now();
         let salt = loaded;
-        let took = bulk_load(store, n, |i| past_request(buildings, now, salt + i, i, n)).await?;
+        let took = bulk_load(store, n, |i| {
+            past_request(buildings, (now, days), salt + i, i, n)
+        })
+        .await?;
         loaded += n;
         println!();
         println!(
-            "{n} past requests bulk-loaded in {:.1} s ({:.0}/s, {BULK_CHUNK} per transaction), {loaded} in all",
+            "{n} past requests over {days} days bulk-loaded in {:.1} s ({:.0}/s, {BULK_CHUNK} per transaction), {loaded} in all",
             took.as_secs_f64(),
             n as f64 / took.as_secs_f64().max(1e-9)
         );
@@ -541,11 +546,11 @@ async fn kpi_steps(
                 let from = to - chrono::Duration::days(days);
                 let (times, total) = repeat(|| async move {
                     // As the API asks: the period and the one before it.
-                    let tallies = store.request_tallies(district, &scope, from, to).await?;
-                    store
-                        .request_tallies(district, &scope, from - (to - from), from)
+                    let bounds = [from - (to - from), from, to];
+                    let tallies = store
+                        .request_tallies_of_periods(district, &scope, &bounds)
                         .await?;
-                    Ok(tallies.total)
+                    Ok(tallies.last().map_or(0, |t| t.total))
                 })
                 .await?;
                 rows.push((name, period, total, times));

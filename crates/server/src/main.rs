@@ -252,6 +252,10 @@ enum BenchCommand {
         /// (e.g. `1000000,10000000`).
         #[arg(long, value_delimiter = ',', default_value = "100000")]
         kpi: Vec<usize>,
+        /// Days before now the past requests are spread over: fewer than 365 give a busier
+        /// year's daily density with fewer requests to load.
+        #[arg(long, default_value_t = 365)]
+        kpi_days: u32,
     },
 }
 
@@ -492,6 +496,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     open,
                     due,
                     kpi,
+                    kpi_days,
                 }),
             ..
         } => {
@@ -502,6 +507,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 open,
                 due: due.max(1),
                 kpi,
+                kpi_days: kpi_days.max(1),
             };
             bench_requests::run(connect(&database).await?, sizes).await
         }

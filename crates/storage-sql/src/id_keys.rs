@@ -107,7 +107,7 @@ impl SqlStore {
         }
     }
 
-    async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+    pub(crate) async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
         let mut sql = Sql::new("SELECT value FROM meta WHERE key = ");
         sql.bind(key);
         self.fetch_all(&sql)

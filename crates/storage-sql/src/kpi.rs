@@ -1,6 +1,7 @@
-//! The request KPI rollup in SQL: kept in step inside the request's own transaction, and
-//! read for whole days; a period's partial days are counted from the requests table, or
-//! as the day's rollup less the requests of the rest of the day, whichever holds fewer
+//! The request KPI rollup in SQL (`request_kpis` by the day, `request_kpis_hourly` by the
+//! hour): kept in step inside the request's own transaction, and read for whole days and
+//! hours; the days or hours a period's bounds cut are counted from the requests table, or
+//! as the stretch's rollup less the requests of the rest of it, whichever holds fewer
 //! requests (see [`mulin_storage::kpi::plan`]).
 
 use std::collections::BTreeMap;
@@ -13,8 +14,8 @@ use mulin_domain::org::Department;
 use mulin_domain::request::RequestStatus;
 use mulin_domain::tree::NodePath;
 use mulin_storage::kpi::{
-    add_facts, days_touched, intake_day, plan, rollup_deltas, tallies_from, Edge, KpiFacts, Metric,
-    RollupKey, Span, ROLLUP_KINDS,
+    add_facts, days_touched, intake_day, plan, rollup_deltas, tallies_from, Cut, Grain, KpiFacts,
+    Metric, RollupKey, Span,
 };
 use mulin_storage::{RequestKpiStore, RequestTallies, StoreResult};
 use sqlx::any::AnyRow;
@@ -27,23 +28,30 @@ use crate::sql::{get, Arg, Sql};
 use crate::store::{execute_in, id_text, parse_optional};
 use crate::{map_err, Dialect, SqlStore};
 
-const UPSERT_HEAD: &str =
-    "INSERT INTO request_kpis (district_id, scope_id, day, metric, amount) VALUES ";
-const UPSERT_TAIL: &str = " ON CONFLICT (district_id, scope_id, day, metric) \
-     DO UPDATE SET amount = request_kpis.amount + excluded.amount";
+/// The table and start column of a grain's rollup.
+fn rollup_table(grain: Grain) -> (&'static str, &'static str) {
+    match grain {
+        Grain::Day => ("request_kpis", "day"),
+        Grain::Hour => ("request_kpis_hourly", "hour"),
+    }
+}
 
-/// Writes rollup changes ([`rollup_deltas`]): one multi-row upsert per `max_args`
-/// arguments, usually one statement.
+/// Writes rollup changes ([`rollup_deltas`]): per grain, one multi-row upsert per
+/// `max_args` arguments, usually one statement.
 pub(crate) async fn apply_rollup(
     tx: &mut Transaction<'_, Any>,
     max_args: usize,
     deltas: Vec<(RollupKey, i64)>,
 ) -> StoreResult<()> {
     let per_statement = (max_args / 5).max(1);
-    let statements: Vec<Sql> = deltas
-        .chunks(per_statement)
-        .map(|chunk| {
-            let mut sql = Sql::new(UPSERT_HEAD);
+    let mut statements = Vec::new();
+    // The deltas are in key order, grain first: each grain's rows are one run.
+    for run in deltas.chunk_by(|a, b| a.0.grain == b.0.grain) {
+        let (table, column) = rollup_table(run[0].0.grain);
+        for chunk in run.chunks(per_statement) {
+            let mut sql = Sql::new(&format!(
+                "INSERT INTO {table} (district_id, scope_id, {column}, metric, amount) VALUES "
+            ));
             for (idx, (key, amount)) in chunk.iter().enumerate() {
                 if idx > 0 {
                     sql.push(", ");
@@ -51,15 +59,18 @@ pub(crate) async fn apply_rollup(
                 sql.bind_row(vec![
                     id_text(key.district),
                     id_text(key.scope),
-                    Arg::from(key.day),
+                    Arg::from(key.start),
                     Arg::from(key.metric.key()),
                     Arg::from(*amount),
                 ]);
             }
-            sql.push(UPSERT_TAIL);
-            sql
-        })
-        .collect();
+            sql.push(&format!(
+                " ON CONFLICT (district_id, scope_id, {column}, metric) \
+                 DO UPDATE SET amount = {table}.amount + excluded.amount"
+            ));
+            statements.push(sql);
+        }
+    }
     for sql in &statements {
         execute_in(tx, sql).await?;
     }
@@ -97,15 +108,15 @@ fn facts_from_row(row: &AnyRow) -> StoreResult<KpiFacts> {
     })
 }
 
-/// How many requests of a stretch are counted at most when choosing how to count a partial
-/// day: enough to tell an empty or quiet stretch from a busy one, cheap either way.
+/// How many requests of a stretch are counted at most when choosing how to count a cut
+/// day or hour: enough to tell an empty or quiet stretch from a busy one, cheap either way.
 const EDGE_SAMPLE: i64 = 2_000;
 
 /// Requests read per query while rebuilding a rollup.
 const REBUILD_PAGE: i64 = 20_000;
 
-/// Counter sums per day.
-type DaySums = BTreeMap<DateTime<Utc>, BTreeMap<Metric, i64>>;
+/// Counter sums per target: a period, or a day of the dashboard's series.
+type Sums<K> = BTreeMap<K, BTreeMap<Metric, i64>>;
 
 /// `SELECT … FROM requests WHERE` the requests of `scope` received in `span`.
 fn requests_in(select: &str, district: DistrictId, scope: &NodePath, span: Span) -> Sql {
@@ -124,22 +135,6 @@ fn requests_in(select: &str, district: DistrictId, scope: &NodePath, span: Span)
     sql
 }
 
-/// `SELECT … FROM request_kpis WHERE` the rollup rows of `scope` for the days starting in
-/// `span`.
-fn rollup_in(select: &str, district: DistrictId, scope: &NodePath, span: Span) -> Sql {
-    let mut sql = Sql::new(&format!(
-        "SELECT {select} FROM request_kpis WHERE district_id = "
-    ));
-    sql.bind(district.to_string())
-        .push(" AND scope_id = ")
-        .bind(scope.id().to_string())
-        .push(" AND day >= ")
-        .bind(millis(span.0))
-        .push(" AND day < ")
-        .bind(millis(span.1));
-    sql
-}
-
 /// Adds a rollup amount to counter sums; a counter a newer version wrote is none of this
 /// version's figures.
 fn add_amount(sums: &mut BTreeMap<Metric, i64>, row: &AnyRow) -> StoreResult<()> {
@@ -151,45 +146,90 @@ fn add_amount(sums: &mut BTreeMap<Metric, i64>, row: &AnyRow) -> StoreResult<()>
     Ok(())
 }
 
+/// The `meta` mark migration 0014 leaves where requests predate the hourly rollup.
+const HOURLY_PENDING: &str = "request_kpis_hourly_pending";
+
 impl SqlStore {
-    /// Adds (`sign` 1) or takes away (-1) the requests of `scope` received in `span`,
-    /// counted one by one.
-    async fn add_direct(
-        &self,
-        sums: &mut BTreeMap<Metric, i64>,
-        district: DistrictId,
-        scope: &NodePath,
-        span: Span,
-        sign: i64,
-    ) -> StoreResult<()> {
-        if span.0 >= span.1 {
+    /// Rebuilds the rollup of every district with requests when migration 0014 found
+    /// requests without hourly rows (once: the mark goes with the rebuild).
+    #[instrument(skip_all)]
+    pub(crate) async fn open_request_kpis(&self) -> StoreResult<()> {
+        if self.meta(HOURLY_PENDING).await?.is_none() {
             return Ok(());
         }
-        let sql = requests_in(FACT_COLUMNS, district, scope, span);
-        for row in self.fetch_all(&sql).await? {
-            add_facts(sums, &facts_from_row(&row)?, sign);
+        let rows = self
+            .fetch_all(&Sql::new("SELECT DISTINCT district_id FROM requests"))
+            .await?;
+        for row in rows {
+            let district: String = get(&row, "district_id")?;
+            let district: DistrictId = district.parse().map_err(corrupt)?;
+            let n_read = self.rebuild_request_kpis(district).await?;
+            tracing::info!(%district, n_read, "rebuilt the request KPI rollup with hours");
         }
+        let mut done = Sql::new("DELETE FROM meta WHERE key = ");
+        done.bind(HOURLY_PENDING);
+        self.execute(&done).await?;
         Ok(())
     }
 
-    /// Adds the rollup's counters of `scope` for the days starting in `span`.
-    async fn add_rolled_up(
+    /// The facts of the requests of `scope` received in `span`.
+    async fn facts_in(
         &self,
-        sums: &mut BTreeMap<Metric, i64>,
         district: DistrictId,
         scope: &NodePath,
         span: Span,
+    ) -> StoreResult<Vec<KpiFacts>> {
+        if span.0 >= span.1 {
+            return Ok(Vec::new());
+        }
+        let sql = requests_in(FACT_COLUMNS, district, scope, span);
+        self.fetch_all(&sql)
+            .await?
+            .iter()
+            .map(facts_from_row)
+            .collect()
+    }
+
+    /// Adds the rollup's counters of `scope` for the stretches of `grain` starting in
+    /// `span`: all to `key(span.0)`, or with `per_stretch` each to `key` of its start.
+    #[allow(clippy::too_many_arguments)]
+    async fn add_rolled_up<K: Ord>(
+        &self,
+        sums: &mut Sums<K>,
+        key: impl Fn(DateTime<Utc>) -> K,
+        grain: Grain,
+        district: DistrictId,
+        scope: &NodePath,
+        span: Span,
+        per_stretch: bool,
     ) -> StoreResult<()> {
+        let (table, column) = rollup_table(grain);
         // PostgreSQL sums BIGINTs as NUMERIC, which `Any` cannot decode: the sum is cast.
-        let mut sql = rollup_in(
-            "metric, CAST(SUM(amount) AS BIGINT) AS amount",
-            district,
-            scope,
-            span,
-        );
-        sql.push(" GROUP BY metric");
+        let select = if per_stretch {
+            format!("{column} AS start, metric, amount")
+        } else {
+            "metric, CAST(SUM(amount) AS BIGINT) AS amount".to_owned()
+        };
+        let mut sql = Sql::new(&format!(
+            "SELECT {select} FROM {table} WHERE district_id = "
+        ));
+        sql.bind(district.to_string())
+            .push(" AND scope_id = ")
+            .bind(scope.id().to_string())
+            .push(&format!(" AND {column} >= "))
+            .bind(millis(span.0))
+            .push(&format!(" AND {column} < "))
+            .bind(millis(span.1));
+        if !per_stretch {
+            sql.push(" GROUP BY metric");
+        }
         for row in self.fetch_all(&sql).await? {
-            add_amount(sums, &row)?;
+            let start = if per_stretch {
+                instant(&row, "start")?
+            } else {
+                span.0
+            };
+            add_amount(sums.entry(key(start)).or_default(), &row)?;
         }
         Ok(())
     }
@@ -210,36 +250,132 @@ impl SqlStore {
         get(&self.fetch_one(&sql).await?, "n")
     }
 
-    /// Adds the part of a partial day the period covers, reading the fewer requests: the
-    /// part itself, or the rest of the day taken from the day's rollup. When both are busy
-    /// the shorter stretch is read.
-    async fn add_edge(
+    /// Adds the pieces of a cut day or hour to their periods' targets, reading the fewer
+    /// requests: the periods' pieces themselves, or the stretch's rollup less every other
+    /// piece (credited to the busiest piece of a period). When counts tie, the shorter
+    /// stretches are read. Each piece's requests are read at most once, even where two
+    /// periods meet inside the stretch.
+    async fn add_cut<K: Ord + Clone>(
         &self,
-        sums: &mut BTreeMap<Metric, i64>,
+        sums: &mut Sums<K>,
+        target: &impl Fn(usize, DateTime<Utc>) -> K,
         district: DistrictId,
         scope: &NodePath,
-        edge: &Edge,
+        cut: &Cut,
     ) -> StoreResult<()> {
-        let part = self.count_at_most(district, scope, edge.part).await?;
-        let mut rest = 0;
-        for span in &edge.rest {
-            rest += self.count_at_most(district, scope, *span).await?;
+        let mut costs = Vec::with_capacity(cut.pieces.len());
+        for (span, _) in &cut.pieces {
+            let n = self.count_at_most(district, scope, *span).await?;
+            costs.push((n, (span.1 - span.0).num_milliseconds()));
         }
-        let length = |spans: &[Span]| -> i64 {
-            spans
-                .iter()
-                .map(|(from, to)| (*to - *from).num_milliseconds())
-                .sum()
+        let cost_of = |pick: &dyn Fn(usize) -> bool| {
+            (0..costs.len())
+                .filter(|idx| pick(*idx))
+                .fold((0, 0), |acc, idx| {
+                    (acc.0 + costs[idx].0, acc.1 + costs[idx].1)
+                })
         };
-        if (part, length(&[edge.part])) <= (rest, length(&edge.rest)) {
-            return self.add_direct(sums, district, scope, edge.part, 1).await;
+        let owned = |idx: usize| cut.pieces[idx].1.is_some();
+        let Some((busiest, busiest_owner)) = cut
+            .pieces
+            .iter()
+            .enumerate()
+            .filter_map(|(idx, (_, owner))| owner.map(|owner| (idx, owner)))
+            .max_by_key(|(idx, _)| costs[*idx])
+        else {
+            return Ok(());
+        };
+        let read = |idx: usize| costs[idx].0 > 0;
+        if cost_of(&owned) <= cost_of(&|idx| idx != busiest) {
+            for (idx, (span, owner)) in cut.pieces.iter().enumerate() {
+                let Some(owner) = owner.filter(|_| read(idx)) else {
+                    continue;
+                };
+                let into = sums.entry(target(owner, span.0)).or_default();
+                for facts in self.facts_in(district, scope, *span).await? {
+                    add_facts(into, &facts, 1);
+                }
+            }
+            return Ok(());
         }
-        self.add_rolled_up(sums, district, scope, edge.whole_day())
-            .await?;
-        for span in &edge.rest {
-            self.add_direct(sums, district, scope, *span, -1).await?;
+        let derived = target(busiest_owner, cut.pieces[busiest].0 .0);
+        let whole = cut.whole();
+        self.add_rolled_up(
+            sums,
+            |_| derived.clone(),
+            cut.grain,
+            district,
+            scope,
+            whole,
+            false,
+        )
+        .await?;
+        for (idx, (span, owner)) in cut.pieces.iter().enumerate() {
+            if idx == busiest || !read(idx) {
+                continue;
+            }
+            for facts in self.facts_in(district, scope, *span).await? {
+                add_facts(sums.entry(derived.clone()).or_default(), &facts, -1);
+                if let Some(owner) = owner {
+                    add_facts(sums.entry(target(*owner, span.0)).or_default(), &facts, 1);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The counter sums of the periods `[bounds[0], bounds[1])` … (ascending bounds), each
+    /// part added to `target(period, where it lies)`; with `per_day` whole days are read
+    /// day by day (for targets that tell days apart).
+    async fn tally<K: Ord + Clone>(
+        &self,
+        district: DistrictId,
+        scope: &NodePath,
+        bounds: &[DateTime<Utc>],
+        target: impl Fn(usize, DateTime<Utc>) -> K,
+        per_day: bool,
+    ) -> StoreResult<Sums<K>> {
+        let mut sums = Sums::new();
+        let grains = Grain::of(scope.kind());
+        if grains.is_empty() {
+            for (idx, w) in bounds.windows(2).enumerate() {
+                for facts in self.facts_in(district, scope, (w[0], w[1])).await? {
+                    let into = sums.entry(target(idx, facts.received_at)).or_default();
+                    add_facts(into, &facts, 1);
+                }
+            }
+            return Ok(sums);
+        }
+        let plan = plan(bounds, grains.contains(&Grain::Hour));
+        for (idx, stretches) in plan.whole.iter().enumerate() {
+            for (grain, span) in stretches {
+                let per_stretch = per_day && *grain == Grain::Day;
+                let key = |at| target(idx, at);
+                self.add_rolled_up(&mut sums, key, *grain, district, scope, *span, per_stretch)
+                    .await?;
+            }
+        }
+        for cut in &plan.cuts {
+            self.add_cut(&mut sums, &target, district, scope, cut)
+                .await?;
+        }
+        Ok(sums)
+    }
+
+    /// The tallies of `scope` for the consecutive periods between `bounds` (ascending).
+    async fn tallies_between(
+        &self,
+        district: DistrictId,
+        scope: &NodePath,
+        bounds: &[DateTime<Utc>],
+    ) -> StoreResult<Vec<RequestTallies>> {
+        let sums = self
+            .tally(district, scope, bounds, |idx, _| idx, false)
+            .await?;
+        let none = BTreeMap::new();
+        Ok((0..bounds.len().saturating_sub(1))
+            .map(|idx| tallies_from(sums.get(&idx).unwrap_or(&none)))
+            .collect())
     }
 
     /// The tallies of `scope` for requests received in `[from, to)`.
@@ -250,61 +386,31 @@ impl SqlStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<RequestTallies> {
-        let mut sums = BTreeMap::new();
-        if ROLLUP_KINDS.contains(&scope.kind()) {
-            let plan = plan(from, to);
-            if let Some(days) = plan.days {
-                self.add_rolled_up(&mut sums, district, scope, days).await?;
-            }
-            for edge in &plan.edges {
-                self.add_edge(&mut sums, district, scope, edge).await?;
-            }
-        } else {
-            self.add_direct(&mut sums, district, scope, (from, to), 1)
-                .await?;
-        }
-        Ok(tallies_from(&sums))
-    }
-
-    /// Adds the rollup rows of the whole days in `span`, each to its day.
-    async fn add_rolled_up_by_day(
-        &self,
-        sums: &mut DaySums,
-        district: DistrictId,
-        scope: &NodePath,
-        span: Span,
-    ) -> StoreResult<()> {
-        let sql = rollup_in("day, metric, amount", district, scope, span);
-        for row in self.fetch_all(&sql).await? {
-            let day = instant(&row, "day")?;
-            add_amount(sums.entry(day).or_default(), &row)?;
-        }
-        Ok(())
-    }
-
-    /// Adds the requests of `span`, counted one by one, each to its intake day.
-    async fn add_direct_by_day(
-        &self,
-        sums: &mut DaySums,
-        district: DistrictId,
-        scope: &NodePath,
-        span: Span,
-    ) -> StoreResult<()> {
-        let sql = requests_in(FACT_COLUMNS, district, scope, span);
-        for row in self.fetch_all(&sql).await? {
-            let facts = facts_from_row(&row)?;
-            add_facts(
-                sums.entry(intake_day(facts.received_at)).or_default(),
-                &facts,
-                1,
-            );
-        }
-        Ok(())
+        let mut tallies = self.tallies_between(district, scope, &[from, to]).await?;
+        Ok(tallies.pop().unwrap_or_default())
     }
 }
 
 #[async_trait]
 impl RequestKpiStore for SqlStore {
+    #[instrument(skip_all, fields(scope = %scope.id()))]
+    async fn request_tallies_of_periods(
+        &self,
+        district: DistrictId,
+        scope: &NodePath,
+        bounds: &[DateTime<Utc>],
+    ) -> StoreResult<Vec<RequestTallies>> {
+        if bounds.is_sorted() {
+            return self.tallies_between(district, scope, bounds).await;
+        }
+        // Periods out of order may overlap, so they share no stretch: each is counted alone.
+        let mut out = Vec::new();
+        for w in bounds.windows(2) {
+            out.extend(self.tallies_between(district, scope, w).await?);
+        }
+        Ok(out)
+    }
+
     #[instrument(skip_all, fields(scope = %scope.id()))]
     async fn request_tallies_by_day(
         &self,
@@ -313,23 +419,18 @@ impl RequestKpiStore for SqlStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<(DateTime<Utc>, RequestTallies)>> {
-        let mut sums: DaySums = days_touched(from, to)
+        let mut sums: Sums<DateTime<Utc>> = days_touched(from, to)
             .into_iter()
             .map(|day| (day, BTreeMap::new()))
             .collect();
-        if ROLLUP_KINDS.contains(&scope.kind()) {
-            let plan = plan(from, to);
-            if let Some(days) = plan.days {
-                self.add_rolled_up_by_day(&mut sums, district, scope, days)
-                    .await?;
+        let by_day = self
+            .tally(district, scope, &[from, to], |_, at| intake_day(at), true)
+            .await?;
+        for (day, day_sums) in by_day {
+            let into = sums.entry(day).or_default();
+            for (metric, amount) in day_sums {
+                *into.entry(metric).or_default() += amount;
             }
-            for edge in &plan.edges {
-                self.add_edge(sums.entry(edge.day).or_default(), district, scope, edge)
-                    .await?;
-            }
-        } else if from < to {
-            self.add_direct_by_day(&mut sums, district, scope, (from, to))
-                .await?;
         }
         Ok(sums
             .into_iter()
@@ -347,9 +448,12 @@ impl RequestKpiStore for SqlStore {
         if self.dialect() == Dialect::Postgres {
             execute_in(&mut tx, &Sql::new("LOCK TABLE requests IN SHARE MODE")).await?;
         }
-        let mut clear = Sql::new("DELETE FROM request_kpis WHERE district_id = ");
-        clear.bind(district.to_string());
-        execute_in(&mut tx, &clear).await?;
+        for grain in [Grain::Day, Grain::Hour] {
+            let (table, _) = rollup_table(grain);
+            let mut clear = Sql::new(&format!("DELETE FROM {table} WHERE district_id = "));
+            clear.bind(district.to_string());
+            execute_in(&mut tx, &clear).await?;
+        }
         let mut n_read = 0u64;
         let mut after = String::new();
         loop {

@@ -113,8 +113,9 @@ pub struct SqlStore {
 }
 
 impl SqlStore {
-    /// Wraps pools a backend crate has connected and migrated, and checks the keyring
-    /// against the database (see [`SqlStore::open_id_keys`]).
+    /// Wraps pools a backend crate has connected and migrated, checks the keyring against
+    /// the database (see [`SqlStore::open_id_keys`]) and completes a KPI rollup an older
+    /// version left without hours (see [`SqlStore::open_request_kpis`]).
     pub async fn open(
         dialect: Dialect,
         reader: AnyPool,
@@ -128,6 +129,7 @@ impl SqlStore {
             id_keys: Arc::new(id_keys),
         };
         store.open_id_keys().await?;
+        store.open_request_kpis().await?;
         Ok(store)
     }
 

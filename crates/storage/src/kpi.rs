@@ -5,7 +5,9 @@
 //! day it was received on ([`intake_day`]). A change of a request removes its old
 //! contribution and adds its new one in the same transaction, so the rollup never drifts;
 //! a KPI over whole days is then a sum over at most (days × metrics) rows, however many
-//! requests there are.
+//! requests there are. The busiest levels ([`HOURLY_KINDS`]) are also rolled up by the
+//! hour, so a period that starts or ends mid-day reads whole hours there and counts at most
+//! part of an hour request by request ([`plan`]).
 //!
 //! Everything here is judged from the record alone, never from a clock: a deadline counts
 //! as decided once it was met or its breach was recorded (the scheduler records a breach
@@ -23,7 +25,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use mulin_domain::deadline::EscalationLevel;
 use mulin_domain::org::Department;
 use mulin_domain::request::RequestStatus;
-use mulin_domain::tree::{NodeKind, NodePath};
+use mulin_domain::tree::NodeKind;
 
 use crate::{RequestRecord, RequestTallies};
 
@@ -37,26 +39,68 @@ pub const ROLLUP_KINDS: [NodeKind; 5] = [
     NodeKind::Compound,
 ];
 
+/// The node kinds also rolled up by the hour, so a period starting or ending mid-day reads
+/// at most part of an hour of their requests one by one. A grid (300–500 households) and
+/// the compounds in it receive few requests in half a day, and an hourly row of theirs
+/// would mostly hold a single request: reading those requests is as cheap as reading the
+/// rows, so only the levels whose intake grows with the district's size get hours.
+pub const HOURLY_KINDS: [NodeKind; 3] = [NodeKind::District, NodeKind::Street, NodeKind::Community];
+
 /// Days are China's calendar days (UTC+8), as the district reports them.
 const DAY_OFFSET_HOURS: i64 = 8;
 
-/// The start (as a UTC instant) of the China-time day `at` falls on.
-pub fn intake_day(at: DateTime<Utc>) -> DateTime<Utc> {
-    let day_ms = Duration::days(1).num_milliseconds();
-    let offset_ms = Duration::hours(DAY_OFFSET_HOURS).num_milliseconds();
-    let local = at.timestamp_millis() + offset_ms;
-    let start = local.div_euclid(day_ms) * day_ms - offset_ms;
-    DateTime::from_timestamp_millis(start).unwrap_or(at)
+/// The stretches of intake time the rollup sums over.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Grain {
+    /// A China calendar day (every rolled-up node).
+    Day,
+    /// A China-time hour ([`HOURLY_KINDS`] only).
+    Hour,
 }
 
-/// The first day start at or after `at`.
-pub fn day_at_or_after(at: DateTime<Utc>) -> DateTime<Utc> {
-    let day = intake_day(at);
-    if day == at {
-        day
-    } else {
-        day + Duration::days(1)
+impl Grain {
+    /// How long one stretch lasts.
+    pub fn length(self) -> Duration {
+        match self {
+            Grain::Day => Duration::days(1),
+            Grain::Hour => Duration::hours(1),
+        }
     }
+
+    /// The start (as a UTC instant) of the stretch `at` falls in.
+    pub fn start(self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let length_ms = self.length().num_milliseconds();
+        let offset_ms = Duration::hours(DAY_OFFSET_HOURS).num_milliseconds();
+        let local = at.timestamp_millis() + offset_ms;
+        let start = local.div_euclid(length_ms) * length_ms - offset_ms;
+        DateTime::from_timestamp_millis(start).unwrap_or(at)
+    }
+
+    /// The first stretch start at or after `at`.
+    pub fn start_at_or_after(self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let start = self.start(at);
+        if start == at {
+            start
+        } else {
+            start + self.length()
+        }
+    }
+
+    /// The grains a node of `kind` is rolled up by.
+    pub fn of(kind: NodeKind) -> &'static [Grain] {
+        if HOURLY_KINDS.contains(&kind) {
+            &[Grain::Day, Grain::Hour]
+        } else if ROLLUP_KINDS.contains(&kind) {
+            &[Grain::Day]
+        } else {
+            &[]
+        }
+    }
+}
+
+/// The start (as a UTC instant) of the China-time day `at` falls on.
+pub fn intake_day(at: DateTime<Utc>) -> DateTime<Utc> {
+    Grain::Day.start(at)
 }
 
 /// One counter of the rollup.
@@ -244,15 +288,18 @@ impl KpiFacts {
     }
 }
 
-/// One row of rollup change: add `amount` to `metric` of node `scope` on `day`.
+/// One row of rollup change: add `amount` to `metric` of node `scope` in the stretch of
+/// `grain` starting at `start`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub struct RollupKey {
+    /// Day or hour (first, so a batch writes all its days before its hours).
+    pub grain: Grain,
     /// Tenant.
     pub district: mulin_domain::ids::DistrictId,
     /// A rolled-up node on the request's path.
     pub scope: mulin_domain::ids::NodeId,
-    /// The intake day's start, UTC milliseconds.
-    pub day: i64,
+    /// The day's or hour's start, UTC milliseconds.
+    pub start: i64,
     /// The counter.
     pub metric: Metric,
 }
@@ -264,17 +311,23 @@ pub fn rollup_deltas<'a>(
 ) -> Vec<(RollupKey, i64)> {
     let mut sums: BTreeMap<RollupKey, i64> = BTreeMap::new();
     let mut add = |r: &RequestRecord, sign: i64| {
-        let day = intake_day(r.received_at).timestamp_millis();
         let contributions = KpiFacts::of(r).contributions();
-        for scope in rolled_up_nodes(&r.place) {
-            for (metric, amount) in &contributions {
-                let key = RollupKey {
-                    district: r.district,
-                    scope,
-                    day,
-                    metric: *metric,
-                };
-                *sums.entry(key).or_default() += sign * amount;
+        for kind in ROLLUP_KINDS {
+            let Some(scope) = r.place.at(kind) else {
+                continue;
+            };
+            for grain in Grain::of(kind) {
+                let start = grain.start(r.received_at).timestamp_millis();
+                for (metric, amount) in &contributions {
+                    let key = RollupKey {
+                        grain: *grain,
+                        district: r.district,
+                        scope,
+                        start,
+                        metric: *metric,
+                    };
+                    *sums.entry(key).or_default() += sign * amount;
+                }
             }
         }
     };
@@ -285,10 +338,6 @@ pub fn rollup_deltas<'a>(
         add(after, 1);
     }
     sums.into_iter().filter(|(_, sum)| *sum != 0).collect()
-}
-
-fn rolled_up_nodes(place: &NodePath) -> impl Iterator<Item = mulin_domain::ids::NodeId> + '_ {
-    ROLLUP_KINDS.into_iter().filter_map(|kind| place.at(kind))
 }
 
 /// The tallies of summed counters.
@@ -355,75 +404,119 @@ pub fn add_facts(sums: &mut BTreeMap<Metric, i64>, facts: &KpiFacts, sign: i64) 
 /// A stretch of intake time `[from, to)`.
 pub type Span = (DateTime<Utc>, DateTime<Utc>);
 
-/// One day a period covers only in part, and the two ways of counting that part: its
-/// requests one by one, or the day's rollup less the requests of the rest of the day.
-/// Which is cheaper depends on where the requests fall: for a period ending now the rest
-/// of today is the future and holds nothing, however many requests today already has.
+/// A day or hour cut by the bounds of the periods: the pieces the bounds split it into,
+/// each either counted from its requests one by one, or (one piece) as the stretch's rollup
+/// less the requests of the other pieces, whichever reads fewer requests. Which is cheaper
+/// depends on where the requests fall: for a period ending now the rest of the hour is the
+/// future and holds nothing, however many requests the hour already has. Two periods that
+/// meet inside the stretch share it, so its requests are read once for both.
 #[derive(Clone, PartialEq, Debug)]
-pub struct Edge {
-    /// The day's start.
-    pub day: DateTime<Utc>,
-    /// The part of the period in the day.
-    pub part: Span,
-    /// The rest of the day (one or two stretches, possibly empty).
-    pub rest: Vec<Span>,
+pub struct Cut {
+    /// An hour where the scope is rolled up by the hour, a day otherwise.
+    pub grain: Grain,
+    /// The stretch's start.
+    pub start: DateTime<Utc>,
+    /// The pieces in time order, covering the stretch, each with the period it belongs to
+    /// (`None`: outside every period).
+    pub pieces: Vec<(Span, Option<usize>)>,
 }
 
-impl Edge {
-    /// The whole day.
-    pub fn whole_day(&self) -> Span {
-        (self.day, self.day + Duration::days(1))
+impl Cut {
+    /// The whole stretch.
+    pub fn whole(&self) -> Span {
+        (self.start, self.start + self.grain.length())
     }
 }
 
-/// How the counts of a period are gathered: whole days from the rollup, and at most two
-/// partial days.
+/// How the counts of consecutive periods are gathered: whole days and hours from the
+/// rollup, and the days or hours their bounds cut.
 #[derive(Clone, PartialEq, Debug, Default)]
 pub struct Plan {
-    /// The days read whole from the rollup: those starting in this stretch.
-    pub days: Option<Span>,
-    /// The days covered in part.
-    pub edges: Vec<Edge>,
+    /// For each period, the stretches read whole from the rollup: the days or hours
+    /// starting in each span.
+    pub whole: Vec<Vec<(Grain, Span)>>,
+    /// The stretches cut by a bound, oldest first.
+    pub cuts: Vec<Cut>,
 }
 
-/// The plan for the requests received in `[from, to)`.
-pub fn plan(from: DateTime<Utc>, to: DateTime<Utc>) -> Plan {
+/// The plan for the periods `[bounds[0], bounds[1])`, `[bounds[1], bounds[2])` …, for a
+/// scope rolled up by the day and, if `hourly`, by the hour. Bounds are in ascending order
+/// (a period whose end is not after its start is empty).
+pub fn plan(bounds: &[DateTime<Utc>], hourly: bool) -> Plan {
+    let fine = if hourly { Grain::Hour } else { Grain::Day };
+    let periods: Vec<Span> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+    let whole = periods
+        .iter()
+        .map(|&(from, to)| whole_stretches(from, to, hourly))
+        .collect();
+    let owner = |at: DateTime<Utc>| {
+        periods
+            .iter()
+            .position(|(from, to)| *from <= at && at < *to)
+    };
+    let mut starts: Vec<DateTime<Utc>> = bounds
+        .iter()
+        .filter(|b| fine.start(**b) != **b)
+        .map(|b| fine.start(*b))
+        .collect();
+    starts.sort();
+    starts.dedup();
+    let cuts = starts
+        .into_iter()
+        .map(|start| {
+            let end = start + fine.length();
+            let mut points: Vec<DateTime<Utc>> = bounds
+                .iter()
+                .copied()
+                .filter(|b| start < *b && *b < end)
+                .collect();
+            points.sort();
+            points.dedup();
+            points.insert(0, start);
+            points.push(end);
+            let pieces = points
+                .windows(2)
+                .map(|w| ((w[0], w[1]), owner(w[0])))
+                .collect();
+            Cut {
+                grain: fine,
+                start,
+                pieces,
+            }
+        })
+        .filter(|cut| cut.pieces.iter().any(|(_, owner)| owner.is_some()))
+        .collect();
+    Plan { whole, cuts }
+}
+
+/// The whole days of `[from, to)`, and where `hourly` the whole hours of its partial days.
+fn whole_stretches(from: DateTime<Utc>, to: DateTime<Utc>, hourly: bool) -> Vec<(Grain, Span)> {
+    let mut out = Vec::new();
     if from >= to {
-        return Plan::default();
+        return out;
     }
-    let first_day = day_at_or_after(from);
-    let end_day = intake_day(to);
-    let day = Duration::days(1);
-    if first_day > end_day {
-        // Both ends inside one day.
-        return Plan {
-            days: None,
-            edges: vec![Edge {
-                day: end_day,
-                part: (from, to),
-                rest: vec![(end_day, from), (to, end_day + day)],
-            }],
+    let first_day = Grain::Day.start_at_or_after(from);
+    let end_day = Grain::Day.start(to);
+    if first_day < end_day {
+        out.push((Grain::Day, (first_day, end_day)));
+    }
+    if hourly {
+        let first_hour = Grain::Hour.start_at_or_after(from);
+        let end_hour = Grain::Hour.start(to);
+        let hours = if first_day <= end_day {
+            // Partial days on either side of the whole ones.
+            vec![(first_hour, first_day), (end_day, end_hour)]
+        } else {
+            vec![(first_hour, end_hour)]
         };
+        out.extend(
+            hours
+                .into_iter()
+                .filter(|(from, to)| from < to)
+                .map(|span| (Grain::Hour, span)),
+        );
     }
-    let mut edges = Vec::new();
-    if from < first_day {
-        edges.push(Edge {
-            day: first_day - day,
-            part: (from, first_day),
-            rest: vec![(first_day - day, from)],
-        });
-    }
-    if end_day < to {
-        edges.push(Edge {
-            day: end_day,
-            part: (end_day, to),
-            rest: vec![(to, end_day + day)],
-        });
-    }
-    Plan {
-        days: (first_day < end_day).then_some((first_day, end_day)),
-        edges,
-    }
+    out
 }
 
 /// The starts of the days `[from, to)` touches, oldest first.
@@ -456,45 +549,126 @@ mod tests {
         );
         let next = Utc.with_ymd_and_hms(2026, 3, 1, 16, 0, 0).unwrap();
         assert_eq!(intake_day(next), next);
-        assert_eq!(day_at_or_after(next), next);
-        assert_eq!(day_at_or_after(at), next);
+        assert_eq!(Grain::Day.start_at_or_after(next), next);
+        assert_eq!(Grain::Day.start_at_or_after(at), next);
+        assert_eq!(
+            Grain::Hour.start(at),
+            Utc.with_ymd_and_hms(2026, 3, 1, 15, 0, 0).unwrap()
+        );
+        assert_eq!(Grain::Hour.start_at_or_after(at), next);
+        assert_eq!(Grain::of(NodeKind::Street), [Grain::Day, Grain::Hour]);
+        assert_eq!(Grain::of(NodeKind::Grid), [Grain::Day]);
+        assert!(Grain::of(NodeKind::Building).is_empty());
+    }
+
+    /// Checks that `plan` covers each period exactly once with stretches of its grains
+    /// (whole ones aligned to their grain), and returns it.
+    fn checked_plan(bounds: &[DateTime<Utc>], hourly: bool) -> Plan {
+        let p = plan(bounds, hourly);
+        assert_eq!(p.whole.len(), bounds.len().saturating_sub(1));
+        for (idx, w) in bounds.windows(2).enumerate() {
+            let mut spans: Vec<Span> = p.whole[idx]
+                .iter()
+                .map(|(grain, span)| {
+                    assert!(hourly || *grain == Grain::Day);
+                    assert_eq!(grain.start(span.0), span.0, "{grain:?} aligned");
+                    assert_eq!(grain.start(span.1), span.1, "{grain:?} aligned");
+                    *span
+                })
+                .collect();
+            for cut in &p.cuts {
+                assert_eq!(cut.pieces.first().map(|p| p.0 .0), Some(cut.start));
+                assert_eq!(cut.pieces.last().map(|p| p.0 .1), Some(cut.whole().1));
+                spans.extend(
+                    cut.pieces
+                        .iter()
+                        .filter(|(_, owner)| *owner == Some(idx))
+                        .map(|(span, _)| *span),
+                );
+            }
+            spans.sort();
+            let mut at = w[0];
+            for (from, to) in spans {
+                assert_eq!(from, at, "contiguous");
+                assert!(from < to);
+                at = to;
+            }
+            assert_eq!(at, w[1].max(w[0]), "covers {w:?}");
+        }
+        p
     }
 
     #[test]
-    fn a_plan_covers_the_period_once() {
+    fn a_plan_covers_each_period_once() {
         let midnight = Utc.with_ymd_and_hms(2026, 2, 28, 16, 0, 0).unwrap();
         let day = Duration::days(1);
+        let hour = Duration::hours(1);
+        let min = Duration::minutes(1);
         // Midnight to midnight: whole days only.
-        let whole = plan(midnight, midnight + day * 3);
-        assert_eq!(whole.days, Some((midnight, midnight + day * 3)));
-        assert!(whole.edges.is_empty());
-        // Partial days at both ends.
-        let from = midnight - Duration::hours(3);
-        let to = midnight + day * 2 + Duration::hours(7);
-        let both = plan(from, to);
-        assert_eq!(both.days, Some((midnight, midnight + day * 2)));
-        assert_eq!(both.edges.len(), 2);
-        assert_eq!(both.edges[0].day, midnight - day);
-        assert_eq!(both.edges[0].part, (from, midnight));
-        assert_eq!(both.edges[0].rest, [(midnight - day, from)]);
-        assert_eq!(both.edges[1].part, (midnight + day * 2, to));
-        assert_eq!(both.edges[1].rest, [(to, midnight + day * 3)]);
-        // Inside one day: the rest lies on both sides.
-        let inside = plan(midnight + Duration::hours(1), midnight + Duration::hours(2));
-        assert_eq!(inside.days, None);
+        let whole = checked_plan(&[midnight, midnight + day * 3], true);
         assert_eq!(
-            inside.edges[0].rest,
+            whole.whole[0],
+            [(Grain::Day, (midnight, midnight + day * 3))]
+        );
+        assert!(whole.cuts.is_empty());
+        // Partial days at both ends, on the hour: whole hours besides the days.
+        let from = midnight - hour * 3;
+        let to = midnight + day * 2 + hour * 7;
+        let both = checked_plan(&[from, to], true);
+        assert!(both.cuts.is_empty());
+        assert_eq!(
+            both.whole[0],
             [
-                (midnight, midnight + Duration::hours(1)),
-                (midnight + Duration::hours(2), midnight + day)
+                (Grain::Day, (midnight, midnight + day * 2)),
+                (Grain::Hour, (from, midnight)),
+                (Grain::Hour, (midnight + day * 2, to))
             ]
         );
-        assert_eq!(inside.edges[0].whole_day(), (midnight, midnight + day));
-        // Across one midnight: two partial days, no whole one.
-        let across = plan(midnight - Duration::hours(1), midnight + Duration::hours(1));
-        assert_eq!(across.days, None);
-        assert_eq!(across.edges.len(), 2);
-        assert_eq!(plan(to, from), Plan::default());
+        // Not hourly: the partial days are cut days.
+        let daily = checked_plan(&[from, to], false);
+        assert_eq!(daily.cuts.len(), 2);
+        assert_eq!(
+            daily.cuts[0].pieces,
+            [((midnight - day, from), None), ((from, midnight), Some(0))]
+        );
+        // Mid-hour: at most the cut hours are read one by one.
+        let odd = checked_plan(&[from + min * 17, to + min * 41], true);
+        assert_eq!(odd.cuts.len(), 2);
+        assert_eq!(odd.cuts[0].grain, Grain::Hour);
+        assert_eq!(
+            odd.cuts[1].pieces,
+            [
+                ((to, to + min * 41), Some(0)),
+                ((to + min * 41, to + hour), None)
+            ]
+        );
+        // Two periods meeting mid-hour share the hour they cut.
+        let now = midnight + day * 40 + hour * 9 + min * 23;
+        let pair = checked_plan(&[now - day * 60, now - day * 30, now], true);
+        assert_eq!(pair.cuts.len(), 3);
+        let shared = &pair.cuts[1];
+        assert_eq!(shared.start, now - day * 30 - min * 23);
+        assert_eq!(
+            shared
+                .pieces
+                .iter()
+                .map(|(_, owner)| *owner)
+                .collect::<Vec<_>>(),
+            [Some(0), Some(1)]
+        );
+        // Inside one hour, inside one day, across one midnight, and empty periods.
+        let inside = checked_plan(&[now, now + min * 20], true);
+        assert_eq!(inside.cuts.len(), 1);
+        assert_eq!(inside.cuts[0].pieces.len(), 3);
+        checked_plan(&[now, now + hour * 5], true);
+        checked_plan(&[now, now + hour * 5], false);
+        checked_plan(&[midnight - min * 90, midnight + min * 90], true);
+        checked_plan(&[midnight - min * 90, midnight + min * 90], false);
+        checked_plan(&[now - day * 2, now - day, now, now + min * 5], true);
+        let empty = checked_plan(&[now, now], true);
+        assert!(empty.whole[0].is_empty() && empty.cuts.is_empty());
+        assert_eq!(plan(&[to, from], true).whole, [Vec::new()]);
+        assert!(plan(&[to, from], true).cuts.is_empty());
     }
 
     #[test]

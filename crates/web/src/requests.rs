@@ -1364,20 +1364,17 @@ pub async fn stats(
     if to <= from {
         return Err(WebError::Invalid("request.error.period"));
     }
-    let district = auth.user.district;
-    let current = state
-        .store
-        .request_tallies(district, &node.path, from, to)
-        .await?;
     let before = from - (to - from);
-    let previous = state
+    let mut tallies = state
         .store
-        .request_tallies(district, &node.path, before, from)
-        .await?;
-    Ok((
-        RequestStats::from_tallies(current),
-        RequestStats::from_tallies(previous),
-    ))
+        .request_tallies_of_periods(auth.user.district, &node.path, &[before, from, to])
+        .await?
+        .into_iter()
+        .map(RequestStats::from_tallies);
+    match (tallies.next(), tallies.next()) {
+        (Some(previous), Some(current)) => Ok((current, previous)),
+        _ => Err(WebError::Internal("two periods, not two tallies".into())),
+    }
 }
 
 /// The scheduler's period when none is configured: a breach is recorded within about this

@@ -171,48 +171,87 @@ fn places_and_scopes(demo: &mulin_demo::Demo) -> ([NodePath; 4], [NodePath; 5]) 
     )
 }
 
-/// Periods around `base` (where a case's requests lie): partial days at both ends, a
-/// stretch inside one day, and whole days.
-fn periods(base: DateTime<Utc>) -> [(DateTime<Utc>, DateTime<Utc>); 3] {
+/// Periods around `base` (where a case's requests lie): partial days at both ends on the
+/// hour and mid-hour, stretches inside one day and inside one hour, and whole days.
+fn periods(base: DateTime<Utc>) -> [(DateTime<Utc>, DateTime<Utc>); 5] {
     let midnight = intake_day(base);
+    let min = Duration::minutes(1);
     [
         (
             base - Duration::hours(3),
             base + Duration::hours(24 * 5 + 7),
         ),
+        (
+            base - Duration::hours(3) + min * 17,
+            base + Duration::hours(24 * 3 + 7) + min * 41,
+        ),
         (base + Duration::hours(30), base + Duration::hours(36)),
+        (
+            base + Duration::hours(50) + min * 5,
+            base + Duration::hours(50) + min * 50,
+        ),
         (midnight, midnight + Duration::days(6)),
     ]
 }
 
-/// Checks every scope's tallies, for each period and for each of its days, against a
-/// recomputation from `records`.
+/// Checks every scope's tallies, for each period, for it and the period before it read
+/// together, and for each of its days, against a recomputation from `records`.
 async fn check_against_recomputation(
     store: &dyn Storage,
     records: &[RequestRecord],
     scopes: &[NodePath],
     base: DateTime<Utc>,
 ) -> Result<(), TestCaseError> {
+    for (from, to) in periods(base) {
+        check_periods(store, records, scopes, &[from - (to - from), from, to]).await?;
+    }
+    Ok(())
+}
+
+/// Checks every scope's tallies for the consecutive periods between `bounds` (read
+/// together and the last one alone), and each day of the last one, against a
+/// recomputation from `records`.
+async fn check_periods(
+    store: &dyn Storage,
+    records: &[RequestRecord],
+    scopes: &[NodePath],
+    bounds: &[DateTime<Utc>],
+) -> Result<(), TestCaseError> {
     let district = scopes[0].district().into();
+    let (from, to) = (bounds[bounds.len() - 2], bounds[bounds.len() - 1]);
     for scope in scopes {
-        for (from, to) in periods(base) {
-            let got = store
-                .request_tallies(district, scope, from, to)
-                .await
-                .unwrap();
-            let want = recompute(records, scope, from, to);
-            prop_assert_eq!(&got, &want, "{:?} {:?}..{:?}", scope.kind(), from, to);
-            let by_day = store
-                .request_tallies_by_day(district, scope, from, to)
-                .await
-                .unwrap();
-            let days: Vec<DateTime<Utc>> = by_day.iter().map(|(day, _)| *day).collect();
-            prop_assert_eq!(days, days_touched(from, to));
-            for (day, got) in &by_day {
-                let part = (from.max(*day), to.min(*day + Duration::days(1)));
-                let want = recompute(records, scope, part.0, part.1);
-                prop_assert_eq!(got, &want, "{:?} day {:?}", scope.kind(), day);
-            }
+        let together = store
+            .request_tallies_of_periods(district, scope, bounds)
+            .await
+            .unwrap();
+        prop_assert_eq!(together.len(), bounds.len() - 1);
+        for (w, got) in bounds.windows(2).zip(&together) {
+            let want = recompute(records, scope, w[0], w[1]);
+            prop_assert_eq!(
+                got,
+                &want,
+                "{:?} {:?}..{:?} together",
+                scope.kind(),
+                w[0],
+                w[1]
+            );
+        }
+        let got = store
+            .request_tallies(district, scope, from, to)
+            .await
+            .unwrap();
+        let want = recompute(records, scope, from, to);
+        prop_assert_eq!(&got, &want, "{:?} {:?}..{:?}", scope.kind(), from, to);
+        let by_day = store
+            .request_tallies_by_day(district, scope, from, to)
+            .await
+            .unwrap();
+        let days: Vec<DateTime<Utc>> = by_day.iter().map(|(day, _)| *day).collect();
+        prop_assert_eq!(days, days_touched(from, to));
+        for (day, got) in &by_day {
+            let part = (from.max(*day), to.min(*day + Duration::days(1)));
+            let want = recompute(records, scope, part.0, part.1);
+            prop_assert_eq!(got, &want, "{:?} day {:?}", scope.kind(), day);
         }
     }
     Ok(())
@@ -352,27 +391,22 @@ async fn a_rebuild_restores_a_lost_or_damaged_rollup() {
         (7, Op::Move(2)),
     ];
     let records = records_after(&places, base, &intakes, &ops);
-    let batch: Vec<_> = records
-        .iter()
-        .map(|r| (r.clone(), vec![received(r.received_at)]))
-        .collect();
-    store.insert_requests(&batch).await.unwrap();
+    bulk_insert(&*store, &records).await;
     // What a database holds whose requests predate the rollup, or whose counters were
     // damaged: some lost, some wrong.
-    mulin_storage_sql::install_drivers();
-    let pool = sqlx::AnyPool::connect(db.url()).await.unwrap();
-    sqlx::query("DELETE FROM request_kpis WHERE metric = 'total' AND day < $1")
-        .bind(intake_day(base + Duration::days(2)).timestamp_millis())
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE request_kpis SET amount = amount + 3 WHERE metric = 'resolved'")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    let before = intake_day(base + Duration::days(2)).timestamp_millis();
+    raw_sql(
+        &db,
+        &[
+            &format!("DELETE FROM request_kpis WHERE metric = 'total' AND day < {before}"),
+            "UPDATE request_kpis SET amount = amount + 3 WHERE metric = 'resolved'",
+            "DELETE FROM request_kpis_hourly WHERE metric = 'rated'",
+            "UPDATE request_kpis_hourly SET amount = amount + 2 WHERE metric = 'total'",
+        ],
+    )
+    .await;
     let district = scopes[0].district().into();
-    let (from, to) = periods(base)[2];
+    let (from, to) = periods(base)[4];
     let damaged = store
         .request_tallies(district, &scopes[0], from, to)
         .await
@@ -389,4 +423,139 @@ async fn a_rebuild_restores_a_lost_or_damaged_rollup() {
     check_against_recomputation(&*store, &records, &scopes, base)
         .await
         .unwrap();
+}
+
+/// Requests every 7 minutes for two days, then a burst in the first 40 minutes of an hour,
+/// in every state: a busy stretch where every cut day or hour has requests on both sides.
+fn dense_records(places: &[NodePath], base: DateTime<Utc>) -> (Vec<RequestRecord>, i64) {
+    let burst = 2 * 24 * 60 + 60;
+    let mut intakes: Vec<(usize, i64)> = (0..2 * 24 * 60 / 7)
+        .map(|i| (i as usize % 4, i * 7))
+        .collect();
+    intakes.extend((0..40).map(|i| (i as usize % 3, burst + i)));
+    let mut ops = Vec::new();
+    for idx in 0..intakes.len() {
+        let minutes = (idx as i64 * 37) % 1_400;
+        ops.push((idx, Op::Arrive(minutes % 30)));
+        match idx % 7 {
+            0..=2 => {
+                ops.push((idx, Op::Resolve(minutes)));
+                ops.push((idx, Op::Rate(1 + (idx % 5) as u8)));
+            }
+            3 => ops.push((idx, Op::BreachResolve)),
+            4 => {
+                ops.push((idx, Op::Whistle(idx % 3)));
+                ops.push((idx, Op::BreachWhistle));
+                ops.push((idx, Op::Escalate));
+            }
+            5 => ops.push((idx, Op::Merge)),
+            _ => ops.push((idx, Op::Close)),
+        }
+    }
+    (records_after(places, base, &intakes, &ops), burst)
+}
+
+/// Periods whose bounds fall mid-day and mid-hour, alone and with the period before them,
+/// count what a recomputation counts, whichever way each cut day or hour is read: a busy
+/// hour whose rest is empty (the hour's rollup less nothing), a quiet part of an hour (its
+/// requests one by one), the rollup less both sides, and two periods meeting inside an hour.
+#[tokio::test]
+async fn mid_day_and_mid_hour_periods_equal_a_recomputation() {
+    let (db, demo) = loaded().await;
+    let store = db.store();
+    let (places, scopes) = places_and_scopes(&demo);
+    let base = test_now();
+    let (records, burst) = dense_records(&places, base);
+    bulk_insert(&*store, &records).await;
+    let at = |minute: i64| base + Duration::minutes(minute);
+    let up_to_now = at(burst + 45);
+    let cases: Vec<Vec<DateTime<Utc>>> = vec![
+        vec![at(-3 * 60 + 17), at(20 * 60 + 41), at(45 * 60 + 13)],
+        vec![
+            up_to_now - Duration::days(2),
+            up_to_now - Duration::days(1),
+            up_to_now,
+        ],
+        vec![at(burst + 10), at(burst + 20)],
+        vec![at(burst + 5), at(burst + 39)],
+        vec![
+            at(burst - 30),
+            at(burst + 5),
+            at(burst + 25),
+            at(burst + 45),
+        ],
+        vec![at(7 * 60 + 3), at(7 * 60 + 3), at(31 * 60 + 59)],
+    ];
+    for bounds in &cases {
+        check_periods(&*store, &records, &scopes, bounds)
+            .await
+            .unwrap();
+    }
+}
+
+/// A database whose requests predate the hourly rollup (migration 0014 marks it) gets its
+/// hours when the store next opens, once.
+#[tokio::test]
+async fn opening_a_database_without_hours_rolls_them_up() {
+    let (db, demo) = loaded().await;
+    let (places, scopes) = places_and_scopes(&demo);
+    let base = test_now();
+    let (records, burst) = dense_records(&places, base);
+    bulk_insert(&*db.store(), &records).await;
+    raw_sql(
+        &db,
+        &[
+            "DELETE FROM request_kpis_hourly",
+            "INSERT INTO meta (key, value) VALUES ('request_kpis_hourly_pending', '1')",
+        ],
+    )
+    .await;
+    let store = db
+        .reopen(mulin_storage_tests::test_id_keys(&[1]))
+        .await
+        .unwrap();
+    let at = |minute: i64| base + Duration::minutes(minute);
+    check_periods(
+        &*store,
+        &records,
+        &scopes,
+        &[at(5 * 60 + 31), at(burst + 17)],
+    )
+    .await
+    .unwrap();
+    // Once: the mark went with the rebuild.
+    raw_sql(
+        &db,
+        &["DELETE FROM request_kpis_hourly WHERE metric = 'total'"],
+    )
+    .await;
+    let reopened = db
+        .reopen(mulin_storage_tests::test_id_keys(&[1]))
+        .await
+        .unwrap();
+    let district = scopes[0].district().into();
+    let tallies = reopened
+        .request_tallies(district, &scopes[0], at(5 * 60 + 31), at(burst + 17))
+        .await
+        .unwrap();
+    assert!(tallies.total < recompute(&records, &scopes[0], at(5 * 60 + 31), at(burst + 17)).total);
+}
+
+/// Bulk-loads `records`, each with its intake event.
+async fn bulk_insert(store: &dyn Storage, records: &[RequestRecord]) {
+    let batch: Vec<_> = records
+        .iter()
+        .map(|r| (r.clone(), vec![received(r.received_at)]))
+        .collect();
+    store.insert_requests(&batch).await.unwrap();
+}
+
+/// Runs `statements` on the test database behind the store's back.
+async fn raw_sql(db: &mulin_storage_tests::TestDb, statements: &[&str]) {
+    mulin_storage_sql::install_drivers();
+    let pool = sqlx::AnyPool::connect(db.url()).await.unwrap();
+    for statement in statements {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
 }
