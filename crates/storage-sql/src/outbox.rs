@@ -191,7 +191,15 @@ pub(crate) fn enqueue<'a>(
                     // Zero-padded, so a request's pushes due at the same instant sort in
                     // timeline order.
                     let id = format!("hotline:{}:{:010}", request.id, event.seq);
-                    message(request, id, event.kind.as_str(), status, &event.note, None, event.at)
+                    message(
+                        request,
+                        id,
+                        event.kind.as_str(),
+                        status,
+                        &event.note,
+                        None,
+                        event.at,
+                    )
                 }),
         );
     }

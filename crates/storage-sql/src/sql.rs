@@ -194,7 +194,10 @@ impl Batch {
     }
 
     /// Runs the statements in order inside `tx`; the first failure stops them.
-    pub(crate) async fn execute(self, tx: &mut Transaction<'_, Any>) -> Result<(), mulin_storage::StoreError> {
+    pub(crate) async fn execute(
+        self,
+        tx: &mut Transaction<'_, Any>,
+    ) -> Result<(), mulin_storage::StoreError> {
         if self.dialect == Dialect::Sqlite && self.statements.len() > 1 {
             let mut joined = Sql::in_order("", Dialect::Sqlite);
             for (idx, sql) in self.statements.into_iter().enumerate() {
@@ -237,7 +240,9 @@ mod tests {
     fn appending_renumbers_the_placeholders_after_the_ones_before() {
         let mut sql = statement("a", &[1, 2]);
         sql.push("; ").append(statement("b", &[3; 11]));
-        assert!(sql.text.starts_with("INSERT INTO a VALUES ($1, $2); INSERT INTO b VALUES ($3, "));
+        assert!(sql
+            .text
+            .starts_with("INSERT INTO a VALUES ($1, $2); INSERT INTO b VALUES ($3, "));
         assert!(sql.text.ends_with("$12, $13)"), "{}", sql.text);
         assert_eq!(sql.n_args(), 13);
     }
