@@ -279,7 +279,8 @@ impl Clients {
                     })
                     .to_string()
                 });
-                let (http, url, bearer) = (self.http.clone(), self.api_url.clone(), self.bearer.clone());
+                let (http, url, bearer) =
+                    (self.http.clone(), self.api_url.clone(), self.bearer.clone());
                 hammer(n, self.clients, move |i| {
                     let request = http
                         .post(&*url)
@@ -352,26 +353,41 @@ fn median(values: &[f64]) -> f64 {
 /// caches, open the connections and prepare the statements.
 const WARM_UP: usize = 200;
 
+/// The CPU time this process has used (user + system), from `/proc/self/stat`; none where
+/// that file does not exist. The ticks are 1/100 s on Linux, fine for phases of seconds.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 /// `rounds` rounds of raw, JSON API and Open311 intake, `n` requests per path each, one
 /// path after the other, so a busy moment of a shared machine weighs on one round of each
 /// path rather than deciding a whole path's figure. Prints each round's rates and ratios
 /// (against that round's raw rate), then per path the median rate, the median of the
-/// rounds' ratios and the latency percentiles over every round.
+/// rounds' ratios, the latency percentiles over every round, and the CPU time the whole
+/// process (client, server, database) spent per intake: on a machine shared with other
+/// work, that moves far less than the wall time does.
 async fn intake_rounds(clients: &Clients, n: usize, rounds: usize) -> anyhow::Result<()> {
     for path in IntakePath::ALL {
         clients.run(path, WARM_UP.min(n)).await?;
     }
     let mut rates = [vec![], vec![], vec![]];
+    let mut cpu_per_intake = [vec![], vec![], vec![]];
     let mut latencies: [Vec<Duration>; 3] = Default::default();
     println!();
-    println!(
-        "| round | raw inserts/s | JSON API/s | ratio | Open311/s | ratio |"
-    );
+    println!("| round | raw inserts/s | JSON API/s | ratio | Open311/s | ratio |");
     println!("|---|---|---|---|---|---|");
     for round in 1..=rounds {
         let mut this = [0.0; 3];
         for (idx, path) in IntakePath::ALL.into_iter().enumerate() {
+            let cpu_before = cpu_time();
             let (wall, lat) = clients.run(path, n).await?;
+            if let Some((after, before)) = cpu_time().zip(cpu_before) {
+                cpu_per_intake[idx].push(ms(after - before) / n as f64);
+            }
             this[idx] = n as f64 / wall.as_secs_f64();
             latencies[idx].extend(lat);
         }
@@ -389,9 +405,10 @@ async fn intake_rounds(clients: &Clients, n: usize, rounds: usize) -> anyhow::Re
     }
     println!();
     println!(
-        "| intake path | requests ({rounds} rounds) | median per second | p50 ms | p99 ms | median of round ratios |"
+        "| intake path | requests ({rounds} rounds) | median per second | p50 ms | p99 ms | median of round ratios | CPU ms per intake (median) | raw CPU ÷ this CPU |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
+    let raw_cpu = median(&cpu_per_intake[0]);
     for (idx, path) in IntakePath::ALL.into_iter().enumerate() {
         let ratios: Vec<f64> = rates[idx]
             .iter()
@@ -399,14 +416,17 @@ async fn intake_rounds(clients: &Clients, n: usize, rounds: usize) -> anyhow::Re
             .map(|(rate, raw)| rate / raw)
             .collect();
         latencies[idx].sort();
+        let cpu = median(&cpu_per_intake[idx]);
         println!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.3} | {:.2} |",
             path.name(),
             n * rounds,
             median(&rates[idx]),
             ms(percentile(&latencies[idx], 0.5)),
             ms(percentile(&latencies[idx], 0.99)),
-            median(&ratios)
+            median(&ratios),
+            cpu,
+            raw_cpu / cpu
         );
     }
     Ok(())
