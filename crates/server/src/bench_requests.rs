@@ -30,8 +30,10 @@ const PASSWORD: &str = "bench-password";
 pub struct Sizes {
     /// Households of the demo district.
     pub households: usize,
-    /// Requests per intake path.
+    /// Requests per intake path in each round.
     pub intakes: usize,
+    /// Rounds of the three intake paths.
+    pub rounds: usize,
     /// Concurrent HTTP clients.
     pub clients: usize,
     /// Open requests waiting while deadlines fall due.
@@ -229,16 +231,207 @@ where
     Ok((started.elapsed(), all))
 }
 
-fn row(name: &str, n: usize, wall: Duration, lat: &[Duration], baseline: Option<f64>) {
-    let rate = n as f64 / wall.as_secs_f64();
-    let vs = baseline
-        .map(|b| format!("{:.2}", rate / b))
-        .unwrap_or_else(|| "1.00".into());
+/// What the intake rounds send with: the storage for the raw baseline, and one HTTP
+/// client (its connection pool shared by the concurrent tasks) for the two channels.
+struct Clients {
+    store: Arc<dyn Storage>,
+    buildings: Arc<Vec<NodePath>>,
+    http: reqwest::Client,
+    api_url: Arc<str>,
+    open311_url: Arc<str>,
+    bearer: Arc<str>,
+    key: Arc<str>,
+    clients: usize,
+}
+
+/// The three intake paths, in the order each round runs them.
+#[derive(Clone, Copy)]
+enum IntakePath {
+    Raw,
+    Api,
+    Open311,
+}
+
+impl IntakePath {
+    const ALL: [IntakePath; 3] = [IntakePath::Raw, IntakePath::Api, IntakePath::Open311];
+
+    fn name(self) -> &'static str {
+        match self {
+            IntakePath::Raw => "raw single-row insert (storage)",
+            IntakePath::Api => "JSON API `POST /api/v1/requests`",
+            IntakePath::Open311 => "Open311 `POST requests.json`",
+        }
+    }
+}
+
+impl Clients {
+    /// `n` intakes through `path` from the concurrent clients: the wall time and each
+    /// intake's latency.
+    async fn run(&self, path: IntakePath, n: usize) -> anyhow::Result<(Duration, Vec<Duration>)> {
+        match path {
+            IntakePath::Raw => raw_inserts(&self.store, &self.buildings, n, self.clients).await,
+            IntakePath::Api => {
+                // The bodies differ only in the address; they are made before the clock
+                // starts, so the client's own JSON work is not counted against the server.
+                let bodies = self.bodies(n, |address| {
+                    serde_json::json!({
+                        "service_code": "sanitation",
+                        "description": "三单元楼道堆满杂物，影响通行",
+                        "address_node_id": address,
+                    })
+                    .to_string()
+                });
+                let (http, url, bearer) =
+                    (self.http.clone(), self.api_url.clone(), self.bearer.clone());
+                hammer(n, self.clients, move |i| {
+                    let request = http
+                        .post(&*url)
+                        .header(reqwest::header::AUTHORIZATION, &*bearer)
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(bodies[i].clone());
+                    send(request, "JSON API")
+                })
+                .await
+            }
+            IntakePath::Open311 => {
+                let key = self.key.clone();
+                let bodies = self.bodies(n, |address| {
+                    serde_urlencoded::to_string([
+                        ("api_key", &*key),
+                        ("service_code", "sanitation"),
+                        ("address_id", &address),
+                        ("description", "三单元楼道堆满杂物，影响通行"),
+                    ])
+                    .unwrap_or_default()
+                });
+                let (http, url) = (self.http.clone(), self.open311_url.clone());
+                hammer(n, self.clients, move |i| {
+                    let request = http
+                        .post(&*url)
+                        .header(
+                            reqwest::header::CONTENT_TYPE,
+                            "application/x-www-form-urlencoded",
+                        )
+                        .body(bodies[i].clone());
+                    send(request, "Open311")
+                })
+                .await
+            }
+        }
+    }
+
+    /// One request body per intake, addressed to the buildings in turn.
+    fn bodies(&self, n: usize, body: impl Fn(String) -> String) -> Arc<Vec<String>> {
+        Arc::new(
+            (0..n)
+                .map(|i| {
+                    let address = self.buildings[i % self.buildings.len()].id().to_string();
+                    body(address)
+                })
+                .collect(),
+        )
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder, channel: &str) -> anyhow::Result<()> {
+    let res = request.send().await?;
+    if res.status() != reqwest::StatusCode::CREATED {
+        bail!("{channel} intake answered {}", res.status());
+    }
+    Ok(())
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// Requests per path sent before the rounds and not counted: the first ones fill the
+/// caches, open the connections and prepare the statements.
+const WARM_UP: usize = 200;
+
+/// The CPU time this process has used (user + system), from `/proc/self/stat`; none where
+/// that file does not exist. The ticks are 1/100 s on Linux, fine for phases of seconds.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// `rounds` rounds of raw, JSON API and Open311 intake, `n` requests per path each, one
+/// path after the other, so a busy moment of a shared machine weighs on one round of each
+/// path rather than deciding a whole path's figure. Prints each round's rates and ratios
+/// (against that round's raw rate), then per path the median rate, the median of the
+/// rounds' ratios, the latency percentiles over every round, and the CPU time the whole
+/// process (client, server, database) spent per intake: on a machine shared with other
+/// work, that moves far less than the wall time does.
+async fn intake_rounds(clients: &Clients, n: usize, rounds: usize) -> anyhow::Result<()> {
+    for path in IntakePath::ALL {
+        clients.run(path, WARM_UP.min(n)).await?;
+    }
+    let mut rates = [vec![], vec![], vec![]];
+    let mut cpu_per_intake = [vec![], vec![], vec![]];
+    let mut latencies: [Vec<Duration>; 3] = Default::default();
+    println!();
+    println!("| round | raw inserts/s | JSON API/s | ratio | Open311/s | ratio |");
+    println!("|---|---|---|---|---|---|");
+    for round in 1..=rounds {
+        let mut this = [0.0; 3];
+        for (idx, path) in IntakePath::ALL.into_iter().enumerate() {
+            let cpu_before = cpu_time();
+            let (wall, lat) = clients.run(path, n).await?;
+            if let Some((after, before)) = cpu_time().zip(cpu_before) {
+                cpu_per_intake[idx].push(ms(after - before) / n as f64);
+            }
+            this[idx] = n as f64 / wall.as_secs_f64();
+            latencies[idx].extend(lat);
+        }
+        println!(
+            "| {round} | {:.0} | {:.0} | {:.2} | {:.0} | {:.2} |",
+            this[0],
+            this[1],
+            this[1] / this[0],
+            this[2],
+            this[2] / this[0]
+        );
+        for (idx, rate) in this.into_iter().enumerate() {
+            rates[idx].push(rate);
+        }
+    }
+    println!();
     println!(
-        "| {name} | {n} | {rate:.0} | {:.2} | {:.2} | {vs} |",
-        ms(percentile(lat, 0.5)),
-        ms(percentile(lat, 0.99))
+        "| intake path | requests ({rounds} rounds) | median per second | p50 ms | p99 ms | median of round ratios | CPU ms per intake (median) | raw CPU ÷ this CPU |"
     );
+    println!("|---|---|---|---|---|---|---|---|");
+    let raw_cpu = median(&cpu_per_intake[0]);
+    for (idx, path) in IntakePath::ALL.into_iter().enumerate() {
+        let ratios: Vec<f64> = rates[idx]
+            .iter()
+            .zip(&rates[0])
+            .map(|(rate, raw)| rate / raw)
+            .collect();
+        latencies[idx].sort();
+        let cpu = median(&cpu_per_intake[idx]);
+        println!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.3} | {:.2} |",
+            path.name(),
+            n * rounds,
+            median(&rates[idx]),
+            ms(percentile(&latencies[idx], 0.5)),
+            ms(percentile(&latencies[idx], 0.99)),
+            median(&ratios),
+            cpu,
+            raw_cpu / cpu
+        );
+    }
+    Ok(())
 }
 
 /// `n` request records (deadlines a day ahead) straight into storage, one durable
@@ -376,21 +569,6 @@ pub async fn run(store: Arc<dyn Storage>, sizes: Sizes) -> anyhow::Result<()> {
         filler.as_secs_f64()
     );
 
-    println!();
-    println!("| intake path | requests | per second | p50 ms | p99 ms | vs raw insert |");
-    println!("|---|---|---|---|---|---|");
-
-    // Baseline: the same records straight into storage, one durable transaction each.
-    let raw = raw_inserts(&store, &buildings, sizes.intakes, sizes.clients).await?;
-    let raw_rate = sizes.intakes as f64 / raw.0.as_secs_f64();
-    row(
-        "raw single-row insert (storage)",
-        sizes.intakes,
-        raw.0,
-        &raw.1,
-        None,
-    );
-
     let app = Application::build("127.0.0.1:0", state.clone()).await?;
     let base = format!("http://{}", app.local_addr()?);
     let server = tokio::spawn(app.run_until(std::future::pending()));
@@ -406,40 +584,6 @@ pub async fn run(store: Arc<dyn Storage>, sizes: Sizes) -> anyhow::Result<()> {
         .as_str()
         .context("the bench could not log in")?
         .to_owned();
-
-    let api = {
-        let (http, base, token) = (http.clone(), base.clone(), token.clone());
-        let buildings = Arc::new(buildings.clone());
-        hammer(sizes.intakes, sizes.clients, move |i| {
-            let (http, base, token, buildings) =
-                (http.clone(), base.clone(), token.clone(), buildings.clone());
-            async move {
-                let res = http
-                    .post(format!("{base}/api/v1/requests"))
-                    .bearer_auth(&token)
-                    .json(&serde_json::json!({
-                        "service_code": "sanitation",
-                        "description": "三单元楼道堆满杂物，影响通行",
-                        "address_node_id": buildings[i % buildings.len()].id().to_string(),
-                    }))
-                    .send()
-                    .await?;
-                if res.status() != reqwest::StatusCode::CREATED {
-                    bail!("JSON API intake answered {}", res.status());
-                }
-                Ok(())
-            }
-        })
-        .await?
-    };
-    row(
-        "JSON API `POST /api/v1/requests`",
-        sizes.intakes,
-        api.0,
-        &api.1,
-        Some(raw_rate),
-    );
-
     let key = hex_key();
     store
         .insert_open311_key(&Open311KeyRecord {
@@ -451,39 +595,17 @@ pub async fn run(store: Arc<dyn Storage>, sizes: Sizes) -> anyhow::Result<()> {
             revoked_at: None,
         })
         .await?;
-    let open311 = {
-        let (http, base, key) = (http.clone(), base.clone(), key.clone());
-        let buildings = Arc::new(buildings.clone());
-        hammer(sizes.intakes, sizes.clients, move |i| {
-            let (http, base, key, buildings) =
-                (http.clone(), base.clone(), key.clone(), buildings.clone());
-            async move {
-                let address = buildings[i % buildings.len()].id().to_string();
-                let res = http
-                    .post(format!("{base}/open311/v2/requests.json"))
-                    .form(&[
-                        ("api_key", key.as_str()),
-                        ("service_code", "sanitation"),
-                        ("address_id", address.as_str()),
-                        ("description", "三单元楼道堆满杂物，影响通行"),
-                    ])
-                    .send()
-                    .await?;
-                if res.status() != reqwest::StatusCode::CREATED {
-                    bail!("Open311 intake answered {}", res.status());
-                }
-                Ok(())
-            }
-        })
-        .await?
+    let clients = Clients {
+        store: store.clone(),
+        buildings: Arc::new(buildings.clone()),
+        http,
+        api_url: Arc::from(format!("{base}/api/v1/requests")),
+        open311_url: Arc::from(format!("{base}/open311/v2/requests.json")),
+        bearer: Arc::from(format!("Bearer {token}")),
+        key: Arc::from(key),
+        clients: sizes.clients,
     };
-    row(
-        "Open311 `POST requests.json`",
-        sizes.intakes,
-        open311.0,
-        &open311.1,
-        Some(raw_rate),
-    );
+    intake_rounds(&clients, sizes.intakes, sizes.rounds).await?;
     server.abort();
 
     let grid = demo

@@ -235,9 +235,13 @@ enum BenchCommand {
         /// Households of the demo district.
         #[arg(long, default_value_t = 3_000)]
         households: usize,
-        /// Requests per intake path.
+        /// Requests per intake path in each round.
         #[arg(long, default_value_t = 2_000)]
         intakes: usize,
+        /// Rounds of raw, JSON API and Open311 intake, one after the other; the ratios are
+        /// the medians of the rounds' ratios.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
         /// Concurrent HTTP clients.
         #[arg(long, default_value_t = 8)]
         clients: usize,
@@ -492,6 +496,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(BenchCommand::Requests {
                     households,
                     intakes,
+                    rounds,
                     clients,
                     open,
                     due,
@@ -503,6 +508,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let sizes = bench_requests::Sizes {
                 households,
                 intakes,
+                rounds: rounds.max(1),
                 clients: clients.max(1),
                 open,
                 due: due.max(1),

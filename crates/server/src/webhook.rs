@@ -17,7 +17,7 @@ pub(crate) enum WebhookCommand {
         /// Who it is for (unique in the district).
         #[arg(long)]
         name: String,
-        /// Where deliveries are POSTed (http://…).
+        /// Where deliveries are POSTed (http://… or https://…).
         #[arg(long)]
         url: String,
         /// The district: its id or division code (default: the only district).
@@ -54,7 +54,10 @@ pub(crate) async fn webhook_command(
                 bail!("a subscription's name has 1 to 64 characters");
             }
             let Ok(url) = mulin_web::notify::check_url(&url) else {
-                bail!("the URL must be a full http:// address of at most 500 characters");
+                bail!(
+                    "the URL must be a full http:// or https:// address of at most 500 characters \
+                     (no other scheme)"
+                );
             };
             // 256 random bits; the hash new_token also makes is not needed: the secret
             // must be kept as is to sign with it.

@@ -1,6 +1,7 @@
 //! `impl IntakeStore for SqlStore`: the address node of an intake in one read, and the new
 //! request with its timeline, notifications, outbox messages, audit record and hotline
-//! callback in one transaction.
+//! callback in one transaction: one batch of statements (on SQLite one call to the
+//! writer), then the rollup.
 
 use async_trait::async_trait;
 use mulin_domain::ids::{DistrictId, NodeId};
@@ -11,8 +12,8 @@ use tracing::instrument;
 use crate::kpi::apply_rollup;
 use crate::requests::{request_args, TimelineRows, REQUEST_COLUMNS};
 use crate::rows::{node_from_row, NODE_COLUMNS};
-use crate::sql::{get, Arg, Sql};
-use crate::store::{audit_insert, execute_in, id_text, prefixed};
+use crate::sql::{get, Arg, Batch, Sql};
+use crate::store::{audit_insert, id_text, prefixed};
 use crate::{map_err, SqlStore};
 
 #[async_trait]
@@ -50,14 +51,14 @@ impl IntakeStore for SqlStore {
                 "an intake's callback and audit record belong to its request".into(),
             ));
         }
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        // Everything but the rollup is one batch: on SQLite one call to the writer.
+        let max_args = self.dialect().max_insert_args();
+        let mut batch = Batch::new(self.dialect());
         let mut sql = Sql::new(&format!("INSERT INTO requests ({REQUEST_COLUMNS}) VALUES "));
         sql.bind_row(request_args(request));
-        execute_in(&mut tx, &sql).await?;
-        let max_args = self.dialect().max_insert_args();
+        batch.push(sql);
         TimelineRows::of([(request, intake.events, intake.notifications)])
-            .insert(&mut tx, max_args)
-            .await?;
+            .push_to(&mut batch, max_args);
         if let Some(callback) = intake.callback {
             // Written before the outbox is filled, which then queues the timeline so far
             // for it like every later change.
@@ -70,20 +71,20 @@ impl IntakeStore for SqlStore {
                 Arg::from(callback.url.clone()),
                 Arg::from(callback.secret.clone()),
             ]);
-            execute_in(&mut tx, &sql).await?;
+            batch.push(sql);
         }
         crate::outbox::enqueue(
-            &mut tx,
-            &mut Default::default(),
-            request,
-            intake.events,
-            intake.notifications,
-        )
-        .await?;
+            &mut batch,
+            max_args,
+            [(request, intake.events, intake.notifications)],
+        );
         if let Some(entry) = intake.audit {
-            execute_in(&mut tx, &audit_insert(entry)).await?;
+            batch.push(audit_insert(entry));
         }
-        apply_rollup(&mut tx, max_args, rollup_deltas([(None, request)])).await?;
+        let deltas = rollup_deltas([(None, request)]);
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        batch.execute(&mut tx).await?;
+        apply_rollup(&mut tx, max_args, deltas).await?;
         tx.commit().await.map_err(map_err)
     }
 }

@@ -1,9 +1,6 @@
 //! `impl OutboxStore for SqlStore`: webhook subscriptions, hotline callbacks, the outbox,
 //! and [`enqueue`], which the request writes call inside their own transaction.
 
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mulin_domain::ids::{DistrictId, RequestId, UserId};
@@ -13,12 +10,11 @@ use mulin_storage::{
     RequestRecord, StoreError, StoreResult, WebhookRecord,
 };
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
 use tracing::instrument;
 
 use crate::requests::opt_instant;
 use crate::rows::{corrupt, instant, millis, uuid_text};
-use crate::sql::{get, Arg, Sql};
+use crate::sql::{get, Arg, Batch, Sql};
 use crate::store::{execute_in, id_text};
 use crate::{map_err, SqlStore};
 
@@ -77,146 +73,152 @@ fn outbox_from_row(row: &AnyRow) -> StoreResult<OutboxRecord> {
     })
 }
 
-/// What one outbox row reports, before it is addressed.
-struct Message<'a> {
+/// What one outbox row reports, before it is addressed: the order of the `VALUES` columns
+/// in [`fan_out`] (`column1` … are the standard names of a `VALUES` list's columns, in
+/// SQLite and PostgreSQL alike).
+const MESSAGE_COLUMNS: usize = 9;
+
+fn message(
+    request: &RequestRecord,
     id: String,
-    kind: &'a str,
-    status: &'a str,
-    body: &'a str,
+    kind: &str,
+    status: &str,
+    body: &str,
     user: Option<UserId>,
     at: DateTime<Utc>,
-}
-
-/// Inserts a pending message for `url`, unless the same message is already queued (the id
-/// is derived from what it reports, so a repeat changes nothing).
-async fn insert_message(
-    tx: &mut Transaction<'_, Any>,
-    request: &RequestRecord,
-    subscription: Option<&str>,
-    url: &str,
-    message: Message<'_>,
-) -> StoreResult<()> {
-    let mut sql = Sql::new(&format!("INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES "));
-    sql.bind_row(vec![
-        id_text(request.district),
-        Arg::from(message.id),
-        Arg::from(subscription.map(str::to_owned)),
-        Arg::from(url),
+) -> Vec<Arg> {
+    vec![
+        Arg::from(id),
+        Arg::from(kind),
+        Arg::from(status),
+        Arg::from(body),
+        Arg::from(user.map(|u| u.to_string())),
+        Arg::from(millis(at)),
         id_text(request.id),
-        Arg::from(message.kind),
-        Arg::from(message.status),
-        Arg::from(message.body),
-        Arg::from(message.user.map(|u| u.to_string())),
         Arg::from(request.external_ref.clone()),
-        Arg::from(millis(message.at)),
-        Arg::from(DeliveryState::Pending.as_str()),
-        Arg::from(0_i64),
-        Arg::from(millis(message.at)),
-        Arg::Text(None),
-        Arg::Int(None),
-    ]);
-    sql.push(" ON CONFLICT (district_id, id) DO NOTHING");
-    execute_in(tx, &sql).await
+        id_text(request.district),
+    ]
 }
 
-/// Queues a hotline push for each event but the intake itself (the hotline sent that).
-async fn enqueue_hotline(
-    tx: &mut Transaction<'_, Any>,
-    request: &RequestRecord,
-    url: &str,
-    events: &[RequestEvent],
-) -> StoreResult<()> {
-    for event in events.iter().filter(|e| e.kind != EventKind::Received) {
-        // The status the event left the request in: written on the event by commands, and
-        // otherwise (intake, breaches) the request's own.
-        let status = event
-            .data
-            .iter()
-            .find(|(key, _)| key == "status")
-            .map(|(_, value)| value.as_str())
-            .unwrap_or(request.state.status.as_str());
-        let message = Message {
-            // Zero-padded, so a request's pushes due at the same instant sort in
-            // timeline order.
-            id: format!("hotline:{}:{:010}", request.id, event.seq),
-            kind: event.kind.as_str(),
-            status,
-            body: &event.note,
-            user: None,
-            at: event.at,
-        };
-        insert_message(tx, request, None, url, message).await?;
-    }
-    Ok(())
-}
-
-/// The webhook subscriptions (id, url) of each district met in one transaction, read once
-/// per district: a batch of breaches would otherwise read them once per request.
-#[derive(Default)]
-pub(crate) struct Subscriptions(HashMap<DistrictId, Vec<(String, String)>>);
-
-impl Subscriptions {
-    async fn of(
-        &mut self,
-        tx: &mut Transaction<'_, Any>,
-        district: DistrictId,
-    ) -> StoreResult<&[(String, String)]> {
-        if let Entry::Vacant(slot) = self.0.entry(district) {
-            let mut sql =
-                Sql::new("SELECT id, url FROM webhook_subscriptions WHERE district_id = ");
-            sql.bind(district.to_string());
-            let rows = sql.query().fetch_all(&mut **tx).await.map_err(map_err)?;
-            let found = rows
-                .iter()
-                .map(|row| Ok((get(row, "id")?, get(row, "url")?)))
-                .collect::<StoreResult<Vec<_>>>()?;
-            slot.insert(found);
-        }
-        Ok(self.0.get(&district).map(Vec::as_slice).unwrap_or_default())
-    }
-}
-
-/// Queues, inside a request write's transaction, what leaves the app about it: each
-/// notification for each webhook subscription of the district, and each event for the
-/// request's hotline callback.
-pub(crate) async fn enqueue(
-    tx: &mut Transaction<'_, Any>,
-    subscriptions: &mut Subscriptions,
-    request: &RequestRecord,
-    events: &[RequestEvent],
-    notifications: &[NotificationRecord],
-) -> StoreResult<()> {
-    if !notifications.is_empty() {
-        for (subscription, url) in subscriptions.of(tx, request.district).await? {
-            for n in notifications {
-                let message = Message {
-                    id: format!("{subscription}:{}", n.id),
-                    kind: &n.kind,
-                    status: request.state.status.as_str(),
-                    body: &n.text,
-                    user: Some(n.user),
-                    at: n.at,
-                };
-                insert_message(tx, request, Some(subscription), url, message).await?;
+/// `INSERT … SELECT`s of one outbox row per message and receiver: `receivers` joins the
+/// receiver table as `r` (with its `url`) to the messages `n`, so queueing reads nothing
+/// first and writes nothing when there is nobody to tell. `id` and `subscription` are
+/// the row's id and subscription expressions. An already queued message (same id) is left
+/// as it is.
+fn fan_out(
+    batch: &mut Batch,
+    max_args: usize,
+    id: &str,
+    subscription: &str,
+    receivers: &str,
+    messages: Vec<Vec<Arg>>,
+) {
+    let per_statement = (max_args / MESSAGE_COLUMNS).max(1);
+    let mut messages = messages.into_iter().peekable();
+    while messages.peek().is_some() {
+        let mut sql = Sql::new(&format!(
+            "INSERT INTO outbox ({OUTBOX_COLUMNS}) SELECT r.district_id, {id}, {subscription}, \
+             r.url, n.column7, n.column2, n.column3, n.column4, n.column5, n.column8, \
+             n.column6, "
+        ));
+        sql.bind(DeliveryState::Pending.as_str())
+            .push(", ")
+            .bind(0_i64)
+            .push(", n.column6, ")
+            .bind(Arg::Text(None))
+            .push(", ")
+            .bind(Arg::Int(None))
+            .push(" FROM (VALUES ");
+        for (idx, row) in messages.by_ref().take(per_statement).enumerate() {
+            if idx > 0 {
+                sql.push(", ");
             }
+            sql.bind_row(row);
         }
+        // SQLite needs a WHERE before the upsert clause of an `INSERT … SELECT`.
+        sql.push(") AS n JOIN ")
+            .push(receivers)
+            .push(" WHERE 1 = 1 ON CONFLICT (district_id, id) DO NOTHING");
+        batch.push(sql);
     }
-    if !events.is_empty() && request.external_ref.is_some() {
-        let mut sql = Sql::new("SELECT url FROM hotline_callbacks WHERE district_id = ");
-        sql.bind(request.district.to_string())
-            .push(" AND request_id = ")
-            .bind(request.id.to_string());
-        let callback = sql
-            .query()
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(map_err)?;
-        if let Some(row) = callback {
-            let url: String = get(&row, "url")?;
-            enqueue_hotline(tx, request, &url, events).await?;
+}
+
+/// Queues, as statements of the request writes' transaction, what leaves the app about
+/// them: each notification for each webhook subscription of its district, and each event
+/// but the intake itself (the hotline sent that) for a request's hotline callback.
+pub(crate) fn enqueue<'a>(
+    batch: &mut Batch,
+    max_args: usize,
+    changes: impl IntoIterator<
+        Item = (
+            &'a RequestRecord,
+            &'a [RequestEvent],
+            &'a [NotificationRecord],
+        ),
+    >,
+) {
+    let mut notified = Vec::new();
+    let mut pushed = Vec::new();
+    for (request, events, notifications) in changes {
+        notified.extend(notifications.iter().map(|n| {
+            message(
+                request,
+                n.id.to_string(),
+                &n.kind,
+                request.state.status.as_str(),
+                &n.text,
+                Some(n.user),
+                n.at,
+            )
+        }));
+        // Only a hotline's work orders (they carry its order number) have a callback.
+        if request.external_ref.is_none() {
+            continue;
         }
+        pushed.extend(
+            events
+                .iter()
+                .filter(|e| e.kind != EventKind::Received)
+                .map(|event| {
+                    // The status the event left the request in: written on the event by
+                    // commands, and otherwise (intake, breaches) the request's own.
+                    let status = event
+                        .data
+                        .iter()
+                        .find(|(key, _)| key == "status")
+                        .map(|(_, value)| value.as_str())
+                        .unwrap_or(request.state.status.as_str());
+                    // Zero-padded, so a request's pushes due at the same instant sort in
+                    // timeline order.
+                    let id = format!("hotline:{}:{:010}", request.id, event.seq);
+                    message(
+                        request,
+                        id,
+                        event.kind.as_str(),
+                        status,
+                        &event.note,
+                        None,
+                        event.at,
+                    )
+                }),
+        );
     }
-    Ok(())
+    fan_out(
+        batch,
+        max_args,
+        "r.id || ':' || n.column1",
+        "r.id",
+        "webhook_subscriptions r ON r.district_id = n.column9",
+        notified,
+    );
+    fan_out(
+        batch,
+        max_args,
+        "n.column1",
+        "NULL",
+        "hotline_callbacks r ON r.district_id = n.column9 AND r.request_id = n.column7",
+        pushed,
+    );
 }
 
 #[async_trait]

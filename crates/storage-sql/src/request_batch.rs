@@ -6,10 +6,10 @@ use mulin_storage::{RequestBatchStore, RequestChange, RequestEvent, RequestRecor
 use tracing::instrument;
 
 use crate::kpi::apply_rollup;
-use crate::outbox::{enqueue, Subscriptions};
+use crate::outbox::enqueue;
 use crate::requests::{request_args, update_statement, TimelineRows, REQUEST_COLUMNS};
-use crate::sql::Arg;
-use crate::store::insert_rows;
+use crate::sql::{Arg, Batch};
+use crate::store::{execute_in, insert_rows};
 use crate::{map_err, SqlStore};
 
 #[async_trait]
@@ -43,19 +43,17 @@ impl RequestBatchStore for SqlStore {
         );
         let deltas = rollup_deltas(applied.iter().map(|c| (Some(&c.previous), &c.request)));
         let max_args = self.dialect().max_insert_args();
-        timeline.insert(&mut tx, max_args).await?;
+        let mut batch = Batch::new(self.dialect());
+        timeline.push_to(&mut batch, max_args);
         // Webhooks and hotline callbacks hear of a breach like of any other change.
-        let mut subscriptions = Subscriptions::default();
-        for change in &applied {
-            enqueue(
-                &mut tx,
-                &mut subscriptions,
-                &change.request,
-                &change.events,
-                &change.notifications,
-            )
-            .await?;
-        }
+        enqueue(
+            &mut batch,
+            max_args,
+            applied
+                .iter()
+                .map(|c| (&c.request, &c.events[..], &c.notifications[..])),
+        );
+        batch.execute(&mut tx).await?;
         apply_rollup(&mut tx, max_args, deltas).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(written)
@@ -74,7 +72,11 @@ impl RequestBatchStore for SqlStore {
         let head = format!("INSERT INTO requests ({REQUEST_COLUMNS}) VALUES ");
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         insert_rows(&mut tx, max_args, &head, rows.into_iter()).await?;
-        timeline.insert(&mut tx, max_args).await?;
+        // One statement at a time: each has the text of the one before, so it is
+        // prepared once.
+        for sql in timeline.statements(self.dialect(), max_args) {
+            execute_in(&mut tx, &sql).await?;
+        }
         apply_rollup(&mut tx, max_args, deltas).await?;
         tx.commit().await.map_err(map_err)
     }

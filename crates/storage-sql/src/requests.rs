@@ -16,16 +16,15 @@ use mulin_storage::{
     RequestOrder, RequestRecord, RequestStore, RequestTallies, StoreError, StoreResult,
 };
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
 use tracing::instrument;
 
 use crate::kpi::apply_rollup;
 use crate::rows::{
     corrupt, extra_from_text, extra_to_text, instant, millis, uuid_text, LEVEL_COLUMNS,
 };
-use crate::sql::{get, Arg, Sql};
-use crate::store::{id_text, insert_rows, parse_optional, push_page};
-use crate::{map_err, SqlStore};
+use crate::sql::{get, Arg, Batch, Sql};
+use crate::store::{id_text, insert_statements, parse_optional, push_page};
+use crate::{map_err, Dialect, SqlStore};
 use mulin_storage::kpi::rollup_deltas;
 
 pub(crate) const REQUEST_COLUMNS: &str =
@@ -281,20 +280,24 @@ impl TimelineRows {
         rows
     }
 
-    /// Writes them in as few multi-row statements as the argument limit allows.
-    pub(crate) async fn insert(
-        self,
-        tx: &mut Transaction<'_, Any>,
-        max_args: usize,
-    ) -> StoreResult<()> {
-        insert_rows(tx, max_args, EVENTS_HEAD, self.events.into_iter()).await?;
-        insert_rows(
-            tx,
+    /// Their inserts, in as few multi-row statements as the argument limit allows.
+    pub(crate) fn statements(self, dialect: Dialect, max_args: usize) -> Vec<Sql> {
+        let mut statements =
+            insert_statements(dialect, max_args, EVENTS_HEAD, self.events.into_iter());
+        statements.extend(insert_statements(
+            dialect,
             max_args,
             NOTIFICATIONS_HEAD,
             self.notifications.into_iter(),
-        )
-        .await
+        ));
+        statements
+    }
+
+    /// Adds their inserts to `batch`.
+    pub(crate) fn push_to(self, batch: &mut Batch, max_args: usize) {
+        for sql in self.statements(batch.dialect(), max_args) {
+            batch.push(sql);
+        }
     }
 }
 
@@ -429,17 +432,10 @@ impl RequestStore for SqlStore {
             )));
         }
         let max_args = self.dialect().max_insert_args();
-        TimelineRows::of([(request, events, notifications)])
-            .insert(&mut tx, max_args)
-            .await?;
-        crate::outbox::enqueue(
-            &mut tx,
-            &mut Default::default(),
-            request,
-            events,
-            notifications,
-        )
-        .await?;
+        let mut batch = Batch::new(self.dialect());
+        TimelineRows::of([(request, events, notifications)]).push_to(&mut batch, max_args);
+        crate::outbox::enqueue(&mut batch, max_args, [(request, events, notifications)]);
+        batch.execute(&mut tx).await?;
         apply_rollup(
             &mut tx,
             max_args,

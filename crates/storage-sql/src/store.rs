@@ -85,13 +85,25 @@ pub(crate) async fn insert_rows(
     head: &str,
     rows: impl Iterator<Item = Vec<Arg>>,
 ) -> StoreResult<()> {
-    let dialect = Dialect::of(tx);
+    for sql in insert_statements(Dialect::of(tx), max_args, head, rows) {
+        execute_in(tx, &sql).await?;
+    }
+    Ok(())
+}
+
+/// The statements [`insert_rows`] runs.
+pub(crate) fn insert_statements(
+    dialect: Dialect,
+    max_args: usize,
+    head: &str,
+    rows: impl Iterator<Item = Vec<Arg>>,
+) -> Vec<Sql> {
+    let mut statements = Vec::new();
     let mut sql = Sql::in_order(head, dialect);
     let mut n_rows = 0;
     for row in rows {
-        if sql.n_args() + row.len() > max_args {
-            execute_in(tx, &sql).await?;
-            sql = Sql::in_order(head, dialect);
+        if n_rows > 0 && sql.n_args() + row.len() > max_args {
+            statements.push(std::mem::replace(&mut sql, Sql::in_order(head, dialect)));
             n_rows = 0;
         }
         if n_rows > 0 {
@@ -101,9 +113,9 @@ pub(crate) async fn insert_rows(
         n_rows += 1;
     }
     if n_rows > 0 {
-        execute_in(tx, &sql).await?;
+        statements.push(sql);
     }
-    Ok(())
+    statements
 }
 
 pub(crate) fn id_text(id: impl ToString) -> Arg {

@@ -28,7 +28,11 @@ pub fn url_for_path(path: &Path) -> String {
 /// Connects to a `sqlite:` URL, creating the file if the URL allows, migrates it and opens
 /// the store with the keyring that seals ID numbers.
 pub async fn connect(url: &str, id_keys: IdKeys) -> Result<SqlStore, StoreError> {
+    // sqlx pings a pooled connection before handing it out, to find one a server has hung
+    // up on. An embedded connection cannot be hung up on, and on SQLite the ping is a
+    // round trip to the connection's worker thread: for the writer, time no write can use.
     let reader = pool_options(N_READERS)
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 conn.execute("PRAGMA busy_timeout = 10000").await?;
@@ -43,6 +47,7 @@ pub async fn connect(url: &str, id_keys: IdKeys) -> Result<SqlStore, StoreError>
     // One writer: SQLite serialises writes anyway, and a single connection means a write
     // never waits on a lock held by another of our own connections.
     let writer = pool_options(1)
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;

@@ -53,6 +53,19 @@ impl From<StoreError> for WebError {
     }
 }
 
+/// An error with each of its sources, `: `-separated: one line that says what failed and
+/// why.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut chain = err.to_string();
+    let mut cause = err.source();
+    while let Some(next) = cause {
+        chain.push_str(": ");
+        chain.push_str(&next.to_string());
+        cause = next.source();
+    }
+    chain
+}
+
 impl WebError {
     /// The status and the stable code clients can branch on.
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
@@ -89,13 +102,7 @@ impl WebError {
 
     fn log(&self) {
         if let WebError::Internal(source) = self {
-            let mut chain = source.to_string();
-            let mut cause = source.source();
-            while let Some(next) = cause {
-                chain.push_str(": ");
-                chain.push_str(&next.to_string());
-                cause = next.source();
-            }
+            let chain = error_chain(source.as_ref());
             tracing::error!(error = %chain, "request failed");
         }
     }

@@ -22,7 +22,7 @@ use serde::Serialize;
 use sha2::Sha256;
 use utoipa::ToSchema;
 
-use crate::error::WebError;
+use crate::error::{error_chain, WebError};
 use crate::AppState;
 
 /// The header carrying `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
@@ -144,14 +144,32 @@ pub struct WebhookNotifier {
 
 impl WebhookNotifier {
     /// A notifier with its own connection pool; redirects are not followed (a receiver
-    /// that moved is reconfigured, not guessed).
+    /// that moved is reconfigured, not guessed). An `https://` receiver must show a
+    /// certificate chain to one of the Mozilla root certificates compiled into the binary
+    /// (webpki-roots), so trust does not depend on the host's certificate store.
     pub fn new() -> Result<WebhookNotifier, reqwest::Error> {
         Ok(WebhookNotifier {
-            client: reqwest::Client::builder()
-                .timeout(TIMEOUT)
-                .redirect(reqwest::redirect::Policy::none())
+            client: Self::client().build()?,
+        })
+    }
+
+    /// A notifier that also trusts the PEM certificate `root`: only for tests, which serve
+    /// HTTPS with a certificate made on the spot. It is compiled only with the
+    /// `test-support` feature, which the server binary never enables, so no setting can
+    /// widen what production trusts.
+    #[cfg(feature = "test-support")]
+    pub fn trusting(root: &[u8]) -> Result<WebhookNotifier, reqwest::Error> {
+        Ok(WebhookNotifier {
+            client: Self::client()
+                .add_root_certificate(reqwest::Certificate::from_pem(root)?)
                 .build()?,
         })
+    }
+
+    fn client() -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
     }
 }
 
@@ -167,7 +185,9 @@ impl Notifier for WebhookNotifier {
         if let Some(signature) = &message.signature {
             request = request.header(SIGNATURE_HEADER, signature);
         }
-        let response = request.send().await.map_err(|err| err.to_string())?;
+        // The error's sources name the cause (a refused connection, an untrusted
+        // certificate), which the outbox records as the attempt's error.
+        let response = request.send().await.map_err(|err| error_chain(&err))?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -195,13 +215,16 @@ pub fn signature(
     ))
 }
 
-/// A receiver's URL as given, if it is an absolute `http://` URL of reasonable length.
-/// (The binary is built without TLS, so an `https://` receiver could never be reached:
-/// refusing it here is better than failing every delivery.)
+/// A receiver's URL as given, if it is an absolute `http://` or `https://` URL of
+/// reasonable length: any other scheme could never be delivered to, so it is refused here
+/// rather than failing every delivery.
 pub fn check_url(text: &str) -> Result<String, WebError> {
     let text = text.trim();
     let url = reqwest::Url::parse(text).map_err(|_| WebError::Invalid("notify.error.url"))?;
-    if url.scheme() != "http" || url.host_str().is_none() || text.chars().count() > MAX_URL_CHARS {
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none()
+        || text.chars().count() > MAX_URL_CHARS
+    {
         return Err(WebError::Invalid("notify.error.url"));
     }
     Ok(text.to_owned())
@@ -426,10 +449,14 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_http_receivers_are_accepted() {
+    fn only_http_and_https_receivers_are_accepted() {
         assert!(check_url(" http://127.0.0.1:8080/hook ").is_ok());
-        assert!(check_url("https://example.org/hook").is_err());
+        assert!(check_url("https://example.org/hook").is_ok());
+        assert!(check_url("HTTPS://example.org/hook").is_ok());
         assert!(check_url("ftp://example.org").is_err());
+        assert!(check_url("file:///etc/passwd").is_err());
+        assert!(check_url("ws://example.org/hook").is_err());
+        assert!(check_url("https://").is_err(), "no host");
         assert!(check_url("not a url").is_err());
         assert!(check_url(&format!("http://a.cn/{}", "x".repeat(600))).is_err());
     }

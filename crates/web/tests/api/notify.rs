@@ -53,6 +53,22 @@ struct Receiver {
 
 impl Receiver {
     async fn start(fail_first: usize) -> Receiver {
+        Receiver::serve(fail_first, None).await
+    }
+
+    /// A receiver on `https://127.0.0.1:<port>/hook` showing `certificate`.
+    async fn start_tls(certificate: &rcgen::CertifiedKey) -> Receiver {
+        let key =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certificate.key_pair.serialize_der().into());
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![certificate.cert.der().clone()], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        Receiver::serve(0, Some(acceptor)).await
+    }
+
+    async fn serve(fail_first: usize, tls: Option<tokio_rustls::TlsAcceptor>) -> Receiver {
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
         let seen = got.clone();
         let router = axum::Router::new().route(
@@ -78,9 +94,22 @@ impl Receiver {
             }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        Receiver { url, got }
+        match tls {
+            None => {
+                let url = format!("http://{}/hook", listener.local_addr().unwrap());
+                tokio::spawn(async move { axum::serve(listener, router).await });
+                Receiver { url, got }
+            }
+            Some(acceptor) => {
+                let url = format!("https://{}/hook", listener.local_addr().unwrap());
+                let listener = TlsListener {
+                    tcp: listener,
+                    acceptor,
+                };
+                tokio::spawn(async move { axum::serve(listener, router).await });
+                Receiver { url, got }
+            }
+        }
     }
 
     fn got(&self) -> Vec<Received> {
@@ -99,6 +128,33 @@ impl Receiver {
     }
 }
 
+/// A TCP listener that serves only what completes a TLS handshake; a client that gives up
+/// on the certificate is dropped and the next one is waited for.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
 /// A new app state over the test app's database and clock: what a restarted server has.
 fn fresh_state(app: &TestApp) -> AppState {
     AppState::new(
@@ -107,6 +163,33 @@ fn fresh_state(app: &TestApp) -> AppState {
         WebSettings::local(),
         true,
     )
+}
+
+/// Subscribes `url` to the demo district's notifications, then has a grid worker file a
+/// request in their grid (which notifies them): the created request.
+async fn subscribe_and_file(app: &TestApp, name: &str, url: &str, secret: &str) -> Value {
+    app.store
+        .insert_webhook(&WebhookRecord {
+            district: app.demo.dataset.nodes[0].path.id().into(),
+            id: uuid::Uuid::now_v7(),
+            name: name.into(),
+            url: url.into(),
+            secret: secret.into(),
+            created_at: app.clock.now(),
+        })
+        .await
+        .unwrap();
+    let w = app.token("wangge01").await;
+    let (status, created) = app
+        .post(
+            &w,
+            "/api/v1/requests",
+            json!({"service_code": "noise", "description": "夜间施工噪音",
+                   "address_node_id": building_in_grid(app, 0)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created
 }
 
 fn building_in_grid(app: &TestApp, idx: usize) -> String {
@@ -126,27 +209,7 @@ async fn webhook_deliveries_are_signed_retried_after_a_500_and_not_repeated_afte
     let receiver = Receiver::start(1).await;
     let secret = "s3cret-for-the-test-receiver";
     let district = app.demo.dataset.nodes[0].path.id().into();
-    app.store
-        .insert_webhook(&WebhookRecord {
-            district,
-            id: uuid::Uuid::now_v7(),
-            name: "ops".into(),
-            url: receiver.url.clone(),
-            secret: secret.into(),
-            created_at: app.clock.now(),
-        })
-        .await
-        .unwrap();
-    let w = app.token("wangge01").await;
-    let (status, created) = app
-        .post(
-            &w,
-            "/api/v1/requests",
-            json!({"service_code": "noise", "description": "夜间施工噪音",
-                   "address_node_id": building_in_grid(&app, 0)}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let created = subscribe_and_file(&app, "ops", &receiver.url, secret).await;
     let id = created["id"].as_str().unwrap();
 
     let state = fresh_state(&app);
@@ -299,6 +362,45 @@ async fn failed_deliveries_are_kept_past_any_retention() {
 }
 
 #[tokio::test]
+async fn an_https_receiver_gets_deliveries_and_an_untrusted_certificate_is_retried() {
+    let app = spawn_app().await;
+    let certificate = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let receiver = Receiver::start_tls(&certificate).await;
+    assert!(receiver.url.starts_with("https://127.0.0.1:"));
+    let secret = "s3cret-for-the-tls-receiver";
+    let district = app.demo.dataset.nodes[0].path.id().into();
+    let url = mulin_web::notify::check_url(&receiver.url).unwrap();
+    let created = subscribe_and_file(&app, "tls", &url, secret).await;
+    let id = created["id"].as_str().unwrap().parse().unwrap();
+
+    // The production notifier trusts only the compiled-in roots: a self-signed receiver
+    // is a failed attempt, recorded and retried, never a panic or a delivery.
+    let state = fresh_state(&app);
+    let production = Arc::new(WebhookNotifier::new().unwrap());
+    let now = app.clock.now();
+    assert_eq!(dispatch_due(&state, &production, now).await.unwrap(), 0);
+    assert!(receiver.got().is_empty(), "nothing got past the handshake");
+    let deliveries = app.store.deliveries(district, id).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].state, DeliveryState::Pending, "to be retried");
+    assert_eq!(deliveries[0].attempts, 1);
+    let error = deliveries[0].last_error.clone().unwrap_or_default();
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+
+    // Once the certificate is trusted, the retry arrives over TLS, signed.
+    let trusting = Arc::new(WebhookNotifier::trusting(certificate.cert.pem().as_bytes()).unwrap());
+    let later = now + Duration::seconds(11);
+    assert_eq!(dispatch_due(&state, &trusting, later).await.unwrap(), 1);
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    assert!(got[0].signed_with(secret));
+    assert_eq!(got[0].json()["request_id"], created["id"]);
+    let deliveries = app.store.deliveries(district, id).await.unwrap();
+    assert_eq!(deliveries[0].state, DeliveryState::Delivered);
+    assert_eq!(deliveries[0].attempts, 2);
+}
+
+#[tokio::test]
 async fn a_hotline_hears_every_change_of_its_work_order() {
     let app = spawn_app().await;
     let receiver = Receiver::start(0).await;
@@ -315,8 +417,12 @@ async fn a_hotline_hears_every_change_of_its_work_order() {
     // A bad callback is refused before anything is taken in.
     let mut bad = order.clone();
     bad["callback_url"] = json!("ftp://example.org/x");
-    let (status, _) = app.post(&shequ, "/api/v1/hotline/orders", bad).await;
+    let (status, refused) = app.post(&shequ, "/api/v1/hotline/orders", bad).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.to_string().contains("http:// 或 https://"),
+        "the message names the schemes taken: {refused}"
+    );
     let mut short = order.clone();
     short["callback_secret"] = json!("short");
     let (status, _) = app.post(&shequ, "/api/v1/hotline/orders", short).await;
