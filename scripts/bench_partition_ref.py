@@ -16,7 +16,8 @@ asks it only per community.
 Usage: bench_partition_ref.py IN.json OUT.json
 MULIN_PARTITION_REFS=metis runs METIS only;
 MULIN_GERRYCHAIN_BUDGET=SECONDS stops each GerryChain call after that long and reports that it
-did not finish; MULIN_GERRYCHAIN_NODE_REPEATS (default 1) is its `node_repeats`.
+did not finish; MULIN_GERRYCHAIN_NODE_REPEATS (default 0, GerryChain's own) is its
+`node_repeats`.
 Needs: pip install pymetis gerrychain (see docs/BENCHMARKS.md).
 """
 
@@ -83,7 +84,7 @@ def gerrychain(case):
             target,
             "households",
             epsilon,
-            node_repeats=int(os.environ.get("MULIN_GERRYCHAIN_NODE_REPEATS", "1")),
+            node_repeats=int(os.environ.get("MULIN_GERRYCHAIN_NODE_REPEATS", "0")),
             rng=2026,
         )
     except OverBudget:
@@ -109,6 +110,7 @@ def run_all(method, instances):
     failed = [f"#{i}: {r['error']}" for i, r in enumerate(results) if "error" in r]
     out = {
         "seconds": sum(r["seconds"] for r in results),
+        "seconds_each": [r["seconds"] for r in results],
         "parts": [r.get("parts") for r in results],
     }
     if failed:

@@ -84,6 +84,70 @@ fn communities(graph: &BlockGraph) -> Vec<Vec<usize>> {
     }
     let mut out = Vec::new();
     split(graph, (0..graph.len()).collect(), &mut out);
+    connect(graph, out)
+}
+
+/// Hands every piece of a community cut off from its largest piece (a straight cut can
+/// strand a block whose neighbours lie across it) to the community it touches, so each
+/// community is one connected instance: METIS refuses contiguous parts of a disconnected
+/// graph and GerryChain finds no balanced cut in one.
+fn connect(graph: &BlockGraph, communities: Vec<Vec<usize>>) -> Vec<Vec<usize>> {
+    let mut community_of = vec![0; graph.len()];
+    for (c, blocks) in communities.iter().enumerate() {
+        for &b in blocks {
+            community_of[b] = c;
+        }
+    }
+    for _ in 0..graph.len() {
+        let mut moved = false;
+        let mut seen = vec![false; graph.len()];
+        let mut pieces: Vec<Vec<Vec<usize>>> = vec![Vec::new(); communities.len()];
+        for start in 0..graph.len() {
+            if seen[start] {
+                continue;
+            }
+            let c = community_of[start];
+            let mut piece = vec![start];
+            seen[start] = true;
+            let mut next = 0;
+            while next < piece.len() {
+                for &n in &graph.adj[piece[next]] {
+                    if !seen[n] && community_of[n] == c {
+                        seen[n] = true;
+                        piece.push(n);
+                    }
+                }
+                next += 1;
+            }
+            pieces[c].push(piece);
+        }
+        for mut mine in pieces {
+            mine.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            for stray in mine.iter().skip(1) {
+                let own = community_of[stray[0]];
+                let Some(to) = stray
+                    .iter()
+                    .flat_map(|&b| graph.adj[b].iter())
+                    .map(|&n| community_of[n])
+                    .find(|&c| c != own)
+                else {
+                    continue;
+                };
+                for &b in stray {
+                    community_of[b] = to;
+                }
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    let mut out = vec![Vec::new(); communities.len()];
+    for (b, &c) in community_of.iter().enumerate() {
+        out[c].push(b);
+    }
+    out.retain(|blocks| !blocks.is_empty());
     out
 }
 
@@ -227,6 +291,78 @@ fn reference_rows(
     }
 }
 
+/// When a reference left some communities undivided: every method on the communities all
+/// of them divided, so the figures stay comparable (our time from our last run).
+fn finished_by_all(
+    graph: &BlockGraph,
+    range: Range,
+    community_blocks: &[Vec<usize>],
+    (ours, our_seconds): (&[Vec<usize>], &[f64]),
+    refs: &Value,
+) {
+    let methods = [
+        ("METIS (pymetis, contig)", &refs["metis"]),
+        ("GerryChain tree", &refs["gerrychain"]),
+    ];
+    let divided = |r: &Value, c: usize| r["parts"][c].is_array();
+    let all: Vec<usize> = (0..community_blocks.len())
+        .filter(|&c| methods.iter().all(|(_, r)| divided(r, c)))
+        .collect();
+    if all.len() == community_blocks.len() || all.is_empty() {
+        return;
+    }
+    let union: Vec<usize> = all
+        .iter()
+        .flat_map(|&c| community_blocks[c].iter().copied())
+        .collect();
+    let sub = induced(graph, &union);
+    let mut local = Vec::with_capacity(all.len());
+    let mut at = 0;
+    for &c in &all {
+        let n = community_blocks[c].len();
+        local.push((at..at + n).collect::<Vec<usize>>());
+        at += n;
+    }
+    println!();
+    println!(
+        "On the {} of {} communities every reference divided ({} households):",
+        all.len(),
+        community_blocks.len(),
+        sub.total()
+    );
+    println!();
+    println!("| method | time | grids | in range | households | deviation | mean distance | contiguous | kept |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mine: Vec<Vec<usize>> = all.iter().map(|&c| ours[c].clone()).collect();
+    let q = partition::quality(&sub, range, &combine(sub.len(), &local, &mine), None);
+    let seconds: f64 = all.iter().map(|&c| our_seconds[c]).sum();
+    row(
+        "mulin (bisection + local search)",
+        Some(seconds),
+        &q,
+        sub.total(),
+    );
+    for (label, r) in methods {
+        let parts: Option<Vec<Vec<usize>>> = all
+            .iter()
+            .map(|&c| {
+                r["parts"][c]
+                    .as_array()?
+                    .iter()
+                    .map(|x| x.as_u64().map(|x| x as usize))
+                    .collect()
+            })
+            .collect();
+        let Some(parts) = parts else { continue };
+        let q = partition::quality(&sub, range, &combine(sub.len(), &local, &parts), None);
+        let seconds: f64 = all
+            .iter()
+            .filter_map(|&c| r["seconds_each"][c].as_f64())
+            .sum();
+        row(label, Some(seconds), &q, sub.total());
+    }
+}
+
 /// Generates both cities, divides them, runs the references, prints Markdown tables.
 pub fn run(options: &Options) -> anyhow::Result<()> {
     if options.buildings == 0 || options.runs == 0 {
@@ -258,13 +394,17 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         .count();
     let mut community_times = Vec::new();
     let mut community_parts = Vec::new();
+    let mut community_times_each = Vec::new();
     for _ in 0..options.runs {
         let started = Instant::now();
-        community_parts = community_graphs
-            .iter()
-            .map(|g| partition::propose(g, range, None))
-            .collect::<Result<Vec<_>, _>>()
-            .context("propose per community")?;
+        community_parts = Vec::with_capacity(community_graphs.len());
+        community_times_each = Vec::with_capacity(community_graphs.len());
+        for g in &community_graphs {
+            let one = Instant::now();
+            community_parts
+                .push(partition::propose(g, range, None).context("propose per community")?);
+            community_times_each.push(one.elapsed().as_secs_f64());
+        }
         community_times.push(started.elapsed().as_secs_f64());
     }
     let per_community = combine(graph.len(), &community_blocks, &community_parts);
@@ -352,6 +492,15 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         refs.as_ref().ok().map(|r| &r["communities"]),
         Some(&community_blocks),
     );
+    if let Ok(r) = &refs {
+        finished_by_all(
+            &graph,
+            range,
+            &community_blocks,
+            (&community_parts, &community_times_each),
+            &r["communities"],
+        );
+    }
     println!();
     println!(
         "Re-balance 31 → 27: {} blocks, {} households; references divide afresh into 27 and \

@@ -792,7 +792,9 @@ pub(crate) async fn apply_proposal(
         ));
     }
     let division = Division::load(state, &community).await?;
-    if division.fingerprint() != record.fingerprint {
+    // A proposal stored before grids were created and retired on apply does not say which
+    // grid takes over an emptied one: it has to be made again.
+    if division.fingerprint() != record.fingerprint || body.get("retired_grids").is_none() {
         return Err(stale());
     }
     let node = |v: &Value| -> Result<NodeId, WebError> {
