@@ -243,8 +243,8 @@ async fn applying_creates_new_grids_and_retires_emptied_ones_into_their_successo
     let (db, demo) = loaded().await;
     let store = db.store();
     let nodes = &demo.dataset.nodes;
-    // A grid with at least two compounds, retired: one compound to a new grid, the rest to
-    // a neighbour, which also takes over what hangs on the retired grid.
+    // A grid retired: its first compound to a new grid, any others to a neighbour, which
+    // also takes over what hangs on the retired grid.
     let (retired, compounds) = nodes
         .iter()
         .filter(|n| n.path.kind() == NodeKind::Grid)
@@ -257,7 +257,7 @@ async fn applying_creates_new_grids_and_retires_emptied_ones_into_their_successo
                 .collect();
             (g, mine)
         })
-        .find(|(_, mine)| mine.len() >= 2)
+        .find(|(_, mine)| !mine.is_empty())
         .unwrap();
     let district: DistrictId = retired.path.district().into();
     let community = retired.path.at(NodeKind::Community).unwrap();
