@@ -346,7 +346,21 @@ async fn a_proposal_needing_more_grids_creates_them_and_they_tile_and_route() {
     let app = spawn_app().await;
     let admin = app.token("admin").await;
     let community = app.community(0).path.id();
-    let n = grids_of(&app, 0);
+    // The demo has a compound per grid: one grid fewer first, so a grid more than there
+    // are is possible again.
+    let (_, fewer) = rebalance(&app, &admin, 0, grids_of(&app, 0) - 1).await;
+    let (status, _) = app
+        .post(
+            &admin,
+            &format!(
+                "/api/v1/communities/{community}/redivision/{}/apply",
+                fewer["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let n = grids_of(&app, 0) - 1;
     let (status, proposal) = app
         .post(
             &admin,
@@ -360,12 +374,24 @@ async fn a_proposal_needing_more_grids_creates_them_and_they_tile_and_route() {
     assert_eq!(planned.len(), 1, "{proposal}");
     assert_eq!(proposal["new_grids_needed"], 1);
     // Named and coded like its neighbours: the next number, under the community's code.
-    let existing = app.nodes(NodeKind::Grid);
-    let siblings: Vec<_> = existing
+    let siblings = app
+        .store
+        .children(app.community(0).path.district().into(), community)
+        .await
+        .unwrap();
+    assert_eq!(siblings.len(), n);
+    let last = siblings
         .iter()
-        .filter(|g| g.path.at(NodeKind::Community) == Some(community))
-        .collect();
-    assert_eq!(planned[0]["name"], format!("第{}网格", n + 1));
+        .filter_map(|g| {
+            g.name
+                .strip_prefix('第')?
+                .strip_suffix("网格")?
+                .parse::<u32>()
+                .ok()
+        })
+        .max()
+        .unwrap();
+    assert_eq!(planned[0]["name"], format!("第{}网格", last + 1));
     let code = planned[0]["code"].as_str().unwrap();
     assert_eq!(code.len(), 15);
     assert!(siblings.iter().all(|g| g.code.as_deref() != Some(code)));
