@@ -7,9 +7,17 @@ parts) and GerryChain (recursive spanning-tree bisection, `recursive_tree_part`)
 it: a part number per block and the seconds taken. The bench measures the parts with the
 same quality function it uses for its own division.
 
+A case may be a list of independent instances (the communities of a city, each divided on
+its own as a community office would): each method then runs on every instance and reports
+the parts per instance and the seconds summed. A case may name the methods it wants
+("refs"); GerryChain on a whole city of 20,000 buildings finds no balanced cut, so the bench
+asks it only per community.
+
 Usage: bench_partition_ref.py IN.json OUT.json
-MULIN_PARTITION_REFS=metis runs METIS only (GerryChain takes many minutes at 20,000 buildings);
-MULIN_GERRYCHAIN_BUDGET=SECONDS stops GerryChain after that long and reports that it did not finish.
+MULIN_PARTITION_REFS=metis runs METIS only;
+MULIN_GERRYCHAIN_BUDGET=SECONDS stops each GerryChain call after that long and reports that it
+did not finish; MULIN_GERRYCHAIN_NODE_REPEATS (default 0, GerryChain's own) is its
+`node_repeats`.
 Needs: pip install pymetis gerrychain (see docs/BENCHMARKS.md).
 """
 
@@ -71,7 +79,13 @@ def gerrychain(case):
     started = time.perf_counter()
     try:
         assignment = recursive_tree_part(
-            graph, range(k), target, "households", epsilon, rng=2026
+            graph,
+            range(k),
+            target,
+            "households",
+            epsilon,
+            node_repeats=int(os.environ.get("MULIN_GERRYCHAIN_NODE_REPEATS", "0")),
+            rng=2026,
         )
     except OverBudget:
         return {
@@ -86,6 +100,24 @@ def gerrychain(case):
     return {"seconds": seconds, "parts": [assignment[i] for i in range(len(case["weight"]))]}
 
 
+METHODS = {"metis": metis, "gerrychain": gerrychain}
+
+
+def run_all(method, instances):
+    """One method on every instance of a case: parts per instance (None where it failed),
+    seconds summed, and the failures."""
+    results = [method(case) for case in instances]
+    failed = [f"#{i}: {r['error']}" for i, r in enumerate(results) if "error" in r]
+    out = {
+        "seconds": sum(r["seconds"] for r in results),
+        "seconds_each": [r["seconds"] for r in results],
+        "parts": [r.get("parts") for r in results],
+    }
+    if failed:
+        out["error"] = f"{len(failed)} of {len(results)} failed ({failed[0]})"
+    return out
+
+
 def main():
     warnings.simplefilter("ignore")
     with open(sys.argv[1]) as f:
@@ -94,10 +126,15 @@ def main():
     out = {}
     for name, case in cases.items():
         out[name] = {}
-        if "metis" in wanted:
-            out[name]["metis"] = metis(case)
-        if "gerrychain" in wanted:
-            out[name]["gerrychain"] = gerrychain(case)
+        instances = case if isinstance(case, list) else None
+        asked = (instances[0] if instances else case).get("refs", list(METHODS))
+        for method in METHODS:
+            if method not in wanted or method not in asked:
+                continue
+            if instances is None:
+                out[name][method] = METHODS[method](case)
+            else:
+                out[name][method] = run_all(METHODS[method], instances)
         print(f"{name}: done", file=sys.stderr)
     with open(sys.argv[2], "w") as f:
         json.dump(out, f)

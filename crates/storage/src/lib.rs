@@ -49,7 +49,9 @@ pub use map::{MapStore, StationRecord};
 pub use open311::*;
 pub use outbox::*;
 pub use records::*;
-pub use redivision::{CompoundMove, RedivisionRecord, RedivisionStore};
+pub use redivision::{
+    CompoundMove, GridRetirement, RedivisionChange, RedivisionRecord, RedivisionStore,
+};
 pub use reps::RepresentativeStore;
 pub use request_batch::{RequestBatchStore, RequestChange};
 pub use request_kpi::RequestKpiStore;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mulin_domain::ids::{DistrictId, NodeId};
 
-use crate::{AuditEntry, StoreResult};
+use crate::{AuditEntry, NodeRecord, StoreResult};
 
 /// A stored re-division proposal of one community.
 #[derive(Clone, PartialEq, Debug)]
@@ -40,6 +40,29 @@ pub struct CompoundMove {
     pub to: NodeId,
 }
 
+/// A grid a re-division leaves without households, retired into the grid that took most of
+/// them (its successor).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct GridRetirement {
+    /// The grid being retired.
+    pub grid: NodeId,
+    /// The grid that takes over what hangs on it.
+    pub successor: NodeId,
+}
+
+/// Everything one applied proposal changes, in the order it is written.
+#[derive(Clone, Copy, Debug)]
+pub struct RedivisionChange<'a> {
+    /// Grids the proposal needs that do not exist yet (kind grid, under the community).
+    pub new_grids: &'a [NodeRecord],
+    /// Compounds moving to another grid.
+    pub moves: &'a [CompoundMove],
+    /// Grids left empty by the moves.
+    pub retired: &'a [GridRetirement],
+    /// New boundaries (GeoJSON; `None` clears one) of grids that stay.
+    pub boundaries: &'a [(NodeId, Option<String>)],
+}
+
 /// Re-division proposals.
 #[async_trait]
 pub trait RedivisionStore {
@@ -54,17 +77,19 @@ pub trait RedivisionStore {
     ) -> StoreResult<RedivisionRecord>;
 
     /// In one transaction: marks the proposal applied at `at` (`Conflict` if it already
-    /// was), moves each compound with its buildings, entrances, households, residents and
-    /// requests to its new grid (`Conflict` if a compound is no longer under `from`), sets
-    /// each listed grid's boundary (GeoJSON; `None` clears it: a grid left without ground;
-    /// `NotFound` for a node not in the district), and appends `audit`. On any error nothing
-    /// changes.
+    /// was); inserts the new grids; moves each compound with its buildings, entrances,
+    /// households, residents, requests (their KPI rollup with them), moves, health records
+    /// and sickbeds to its new grid (`Conflict` if a compound is no longer under `from`);
+    /// retires each emptied grid: its posts, units, party organisations, grants, visits and
+    /// the requests placed on the grid itself go to its successor, its rollup rows (empty
+    /// by then) go, and the node is deleted (`Conflict` if anything still hangs under it);
+    /// sets each listed grid's boundary (`NotFound` for a node not in the district); and
+    /// appends `audit`. On any error nothing changes.
     async fn apply_redivision(
         &self,
         district: DistrictId,
         id: uuid::Uuid,
-        moves: &[CompoundMove],
-        boundaries: &[(NodeId, Option<String>)],
+        change: RedivisionChange<'_>,
         at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> StoreResult<()>;

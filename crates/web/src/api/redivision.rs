@@ -3,8 +3,13 @@
 //! and apply it on confirmation as one audited change.
 //!
 //! A block (never split) is a compound: the walled 小区 between roads. Applying moves
-//! whole compounds, with everything under them, between the community's existing grids; a
-//! proposal needing more grids than exist is shown but cannot be applied.
+//! whole compounds, with everything under them, between the community's grids. A proposal
+//! needing more grids than exist plans them (the next division codes under the community's,
+//! names numbered like the existing grids') and applying creates them; a grid the proposal
+//! empties is retired into the grid that takes most of its households (its successor): its
+//! workers' posts, units, party organisations, grants, visits and the requests placed on the
+//! grid itself go there, and the node is deleted, so nothing points at a grid that is gone.
+//! The proposal lists both before anyone confirms.
 //! Boundaries follow the buildings (`mulin_geo::regrid`): compounds carry no polygons, so
 //! each changed grid's ground is cut into its buildings' Voronoi cells and the cells go with
 //! their buildings. The proposal shows those boundaries; applying derives them again from
@@ -18,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use mulin_domain::code::DivisionCode;
 use mulin_domain::ids::NodeId;
 use mulin_domain::policy::Action;
 use mulin_domain::tree::NodeKind;
@@ -25,7 +31,9 @@ use mulin_geo::partition::{self, BlockGraph, Building, Quality, Range};
 use mulin_geo::regrid::{regrid, RegridError, Site};
 use mulin_geo::tiling::Shape;
 use mulin_geo::Tolerance;
-use mulin_storage::{AuditEntry, CompoundMove, NodeRecord, RedivisionRecord};
+use mulin_storage::{
+    AuditEntry, CompoundMove, GridRetirement, NodeRecord, Place, RedivisionChange, RedivisionRecord,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -89,6 +97,10 @@ pub struct Applied {
     pub buildings: usize,
     /// Households moved.
     pub households: u64,
+    /// Grids created.
+    pub created_grids: usize,
+    /// Grids retired into their successors.
+    pub retired_grids: usize,
 }
 
 /// A proposed grid being summed up: its buildings' positions and households.
@@ -156,6 +168,77 @@ impl Division {
     }
 }
 
+/// A grid a proposal needs that does not exist yet: what applying will create.
+#[derive(Clone, PartialEq, Debug)]
+struct PlannedGrid {
+    name: String,
+    code: Option<String>,
+    sort_key: i64,
+}
+
+/// Names for `n` new grids, numbered on from the existing ones: the commonest pattern of
+/// text around a number among them ("第3网格" → "第N网格"), else `fallback` and a number;
+/// names already taken are skipped.
+fn new_grid_names(existing: &[&str], n: usize, fallback: &str) -> Vec<String> {
+    let mut patterns: BTreeMap<(String, String), (usize, u64)> = BTreeMap::new();
+    for name in existing {
+        let Some(end) = name.rfind(|c: char| c.is_ascii_digit()).map(|i| i + 1) else {
+            continue;
+        };
+        let start = name[..end]
+            .rfind(|c: char| !c.is_ascii_digit())
+            .map_or(0, |i| {
+                i + name[i..].chars().next().map_or(1, char::len_utf8)
+            });
+        let Ok(number) = name[start..end].parse::<u64>() else {
+            continue;
+        };
+        let entry = patterns
+            .entry((name[..start].to_owned(), name[end..].to_owned()))
+            .or_default();
+        entry.0 += 1;
+        entry.1 = entry.1.max(number);
+    }
+    let ((prefix, suffix), (_, mut number)) = patterns
+        .into_iter()
+        .max_by_key(|(_, (count, _))| *count)
+        .unwrap_or(((fallback.to_owned(), String::new()), (0, 0)));
+    let mut names = Vec::with_capacity(n);
+    while names.len() < n {
+        number += 1;
+        let name = format!("{prefix}{number}{suffix}");
+        if !existing.contains(&name.as_str()) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The next free division codes of `n` grids under `community`'s code (none when the
+/// community has no code or its 999 grid numbers are used up).
+fn new_grid_codes(community: &NodeRecord, grids: &[NodeRecord], n: usize) -> Vec<Option<String>> {
+    let parent = community
+        .code
+        .as_deref()
+        .and_then(|c| DivisionCode::parse(NodeKind::Community, c, None).ok());
+    let last = grids
+        .iter()
+        .filter_map(|g| g.code.as_deref()?.get(12..15)?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0);
+    (1..=n as u32)
+        .map(|i| {
+            parent
+                .as_ref()
+                .and_then(|p| p.child(NodeKind::Grid, last + i))
+                .map(|c| c.to_string())
+        })
+        .collect()
+}
+
+/// Boundary changes of the grids that stay (grid, GeoJSON) and the new grids' boundaries.
+type NewBoundaries = (Vec<(NodeId, Option<String>)>, Vec<Option<String>>);
+
 /// What the community's grid boundaries become after a re-division.
 enum Boundaries {
     /// No grid has a boundary: there is no tiling to keep.
@@ -167,6 +250,23 @@ enum Boundaries {
 }
 
 impl Division {
+    /// The `n` grids a proposal adds: names, codes and places after today's grids.
+    fn plan_new_grids(&self, community: &NodeRecord, n: usize) -> Vec<PlannedGrid> {
+        let tr = Tr::new(Lang::ZhCn);
+        let names: Vec<&str> = self.grids.iter().map(|g| g.name.as_str()).collect();
+        let last_sort = self.grids.iter().map(|g| g.sort_key).max().unwrap_or(-1);
+        new_grid_names(&names, n, tr.get("redivision.new_grid"))
+            .into_iter()
+            .zip(new_grid_codes(community, &self.grids, n))
+            .zip(1..)
+            .map(|((name, code), i)| PlannedGrid {
+                name,
+                code,
+                sort_key: last_sort + i,
+            })
+            .collect()
+    }
+
     /// Today's boundary of each grid, in grid order.
     fn shapes(&self) -> Vec<Option<Shape>> {
         self.grids
@@ -281,8 +381,11 @@ fn quality_json(q: &Quality, total: u64) -> Value {
 /// contiguity, households kept in their old grid), `grids` (a GeoJSON FeatureCollection of
 /// the new grids: the boundaries applying would save when `boundaries` is `derived`, else
 /// hulls of their buildings, `outline`), `moves` (building, from grid, to
-/// grid, households), `compound_moves`, `emptied_grids` and `new_grids_needed` (a proposal
-/// needing grids that do not exist yet cannot be applied).
+/// grid, households), `compound_moves`, `new_grids` (grids applying creates: id, name,
+/// code, households, buildings; `new_grids_needed` counts them), `retired_grids` (grids it
+/// empties: id, name, the successor that takes over their posts, units, party
+/// organisations, grants, visits and grid-level requests, and the posts that move) and
+/// `emptied_grids` (their ids and names).
 #[utoipa::path(post, path = "/api/v1/communities/{id}/redivision", tag = "redivision",
     params(("id" = String, Path, description = "Community id")), security(("bearer" = [])),
     request_body = RedivisionAsk,
@@ -379,19 +482,46 @@ pub(crate) async fn create(
     let total = graph.total();
     let before = partition::quality(&graph, range, &old, None);
     let after = partition::quality(&graph, range, &new, Some(&old));
+
+    // Grids to create: every label past today's grids, in label order.
+    let n_today = division.grids.len();
+    let new_labels: Vec<usize> = {
+        let mut labels: Vec<usize> = new.iter().copied().filter(|&l| l >= n_today).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        labels
+    };
+    let planned: Vec<(NodeId, PlannedGrid)> = division
+        .plan_new_grids(&community, new_labels.len())
+        .into_iter()
+        .map(|plan| (NodeId::from_uuid(uuid::Uuid::now_v7()), plan))
+        .collect();
+    let new_of_label: HashMap<usize, &(NodeId, PlannedGrid)> =
+        new_labels.iter().copied().zip(&planned).collect();
     let grid_name = |label: usize| -> (Option<String>, String) {
-        match division.grids.get(label) {
-            Some(g) => (Some(g.path.id().to_string()), g.name.clone()),
-            None => (
-                None,
-                format!(
-                    "{}{}",
-                    tr.get("redivision.new_grid"),
-                    label + 1 - division.grids.len()
-                ),
-            ),
+        match (division.grids.get(label), new_of_label.get(&label)) {
+            (Some(g), _) => (Some(g.path.id().to_string()), g.name.clone()),
+            (None, Some((id, plan))) => (Some(id.to_string()), plan.name.clone()),
+            (None, None) => (None, String::new()),
         }
     };
+
+    // Grids left without households retire into the grid that takes most of them.
+    let mut successors: BTreeMap<usize, BTreeMap<usize, u64>> = BTreeMap::new();
+    for (block, (&from, &to)) in old.iter().zip(&new).enumerate() {
+        if !new.contains(&from) {
+            *successors.entry(from).or_default().entry(to).or_default() += graph.weight[block];
+        }
+    }
+    let successor_of: BTreeMap<usize, usize> = successors
+        .iter()
+        .filter_map(|(&from, to)| {
+            let (&label, _) = to
+                .iter()
+                .max_by_key(|(&label, &n)| (n, std::cmp::Reverse(label)))?;
+            Some((from, label))
+        })
+        .collect();
 
     let mut moves = Vec::new();
     let mut compound_moves = Vec::new();
@@ -423,12 +553,35 @@ pub(crate) async fn create(
     }
 
     // Boundaries and totals of the new grids.
-    let compound_to: HashMap<NodeId, usize> = graph
+    let mut compound_to: HashMap<NodeId, usize> = graph
         .keys
         .iter()
         .zip(&new)
         .map(|(&c, &label)| (division.compounds[c].path.id(), label))
         .collect();
+    // Compounds without households under a retiring grid go with it to its successor.
+    for compound in &division.compounds {
+        let Some(&from) = compound
+            .path
+            .at(NodeKind::Grid)
+            .and_then(|g| grid_idx.get(&g))
+        else {
+            continue;
+        };
+        let Some(&to) = successor_of.get(&from) else {
+            continue;
+        };
+        if compound_to.contains_key(&compound.path.id()) {
+            continue;
+        }
+        compound_to.insert(compound.path.id(), to);
+        compound_moves.push(json!({
+            "compound_id": compound.path.id().to_string(),
+            "compound": compound.name,
+            "from_grid_id": grid_name(from).0,
+            "to_grid_id": grid_name(to).0,
+        }));
+    }
     let derived = match division.regrid(&compound_to) {
         Boundaries::Derived(shapes) => Some(shapes),
         Boundaries::Absent | Boundaries::Refused(_) => None,
@@ -462,17 +615,46 @@ pub(crate) async fn create(
             })
         })
         .collect();
-    let emptied: Vec<Value> = division
-        .grids
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| old.contains(i) && !new.contains(i))
-        .map(|(_, g)| json!({"id": g.path.id().to_string(), "name": g.name}))
-        .collect();
-    let new_grids_needed = members
+    let emptied: Vec<Value> = successor_of
         .keys()
-        .filter(|&&l| l >= division.grids.len())
-        .count();
+        .map(|&label| {
+            let g = &division.grids[label];
+            json!({"id": g.path.id().to_string(), "name": g.name})
+        })
+        .collect();
+    let mut retired = Vec::new();
+    for (&label, &to) in &successor_of {
+        let grid = &division.grids[label];
+        let posts = state
+            .store
+            .posts(grid.path.district().into(), Place::At(&grid.path))
+            .await?;
+        let (successor_id, successor) = grid_name(to);
+        retired.push(json!({
+            "id": grid.path.id().to_string(),
+            "name": grid.name,
+            "successor_id": successor_id,
+            "successor": successor,
+            "posts": posts
+                .iter()
+                .map(|p| json!({"kind": p.kind.to_string(), "holder": p.holder_name.as_ref()}))
+                .collect::<Vec<_>>(),
+        }));
+    }
+    let new_grids: Vec<Value> = new_labels
+        .iter()
+        .filter_map(|label| {
+            let (id, plan) = new_of_label.get(label)?;
+            let grid = members.get(label)?;
+            Some(json!({
+                "id": id.to_string(),
+                "name": plan.name,
+                "code": plan.code,
+                "households": grid.households,
+                "buildings": grid.points.len(),
+            }))
+        })
+        .collect();
 
     let id = uuid::Uuid::now_v7();
     let body = json!({
@@ -489,7 +671,9 @@ pub(crate) async fn create(
         "moves": moves,
         "compound_moves": compound_moves,
         "emptied_grids": emptied,
-        "new_grids_needed": new_grids_needed,
+        "retired_grids": retired,
+        "new_grids": new_grids,
+        "new_grids_needed": new_labels.len(),
     });
     state
         .store
@@ -566,13 +750,15 @@ pub(crate) async fn load(
     Ok(stored(state, auth, &community, proposal).await?.1)
 }
 
-/// Applies a proposal: moves its compounds (with buildings, households, residents and
-/// requests) to their new grids and saves the grids' new boundaries (derived from today's,
-/// checked to tile the community; a grid left without buildings loses its boundary) in one
-/// transaction, audited, and rebuilds the routing index. Refused (409) when already
-/// applied or when the community's division changed since the proposal (stale), and (422)
-/// when it needs grids that do not exist or when the boundaries cannot follow (only some
-/// grids have one, two buildings at one point part, or the result would not tile).
+/// Applies a proposal in one audited transaction: creates the grids it needs, moves its
+/// compounds (with buildings, households, residents, requests and care records) to their
+/// new grids, retires the grids it empties into their successors (posts, units, party
+/// organisations, grants, visits and requests on the grid itself move there; the node is
+/// deleted) and saves the new boundaries (derived from today's, checked to tile the
+/// community); then rebuilds the routing index. Refused (409) when already applied or when
+/// the community's division changed since the proposal (stale), and (422) when the
+/// boundaries cannot follow (only some grids have one, two buildings at one point part, or
+/// the result would not tile).
 #[utoipa::path(post, path = "/api/v1/communities/{id}/redivision/{proposal}/apply", tag = "redivision",
     params(("id" = String, Path, description = "Community id"), ("proposal" = String, Path, description = "Proposal id")),
     security(("bearer" = [])),
@@ -599,42 +785,75 @@ pub(crate) async fn apply_proposal(
     let tr = Tr::new(Lang::ZhCn);
     let community = community(state, auth, id).await?;
     let (record, body) = stored(state, auth, &community, proposal).await?;
+    let stale = || WebError::Conflict(tr.get("redivision.error.stale").to_owned());
     if record.applied_at.is_some() {
         return Err(WebError::Conflict(
             tr.get("redivision.error.applied").to_owned(),
         ));
     }
-    if body["new_grids_needed"].as_u64().unwrap_or(0) > 0 {
-        return Err(WebError::Invalid("redivision.error.new_grids"));
-    }
     let division = Division::load(state, &community).await?;
-    if division.fingerprint() != record.fingerprint {
-        return Err(WebError::Conflict(
-            tr.get("redivision.error.stale").to_owned(),
-        ));
+    // A proposal stored before grids were created and retired on apply does not say which
+    // grid takes over an emptied one: it has to be made again.
+    if division.fingerprint() != record.fingerprint || body.get("retired_grids").is_none() {
+        return Err(stale());
     }
     let node = |v: &Value| -> Result<NodeId, WebError> {
         v.as_str()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| WebError::Internal("a stored proposal lost a node id".into()))
     };
-    let moves = body["compound_moves"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .map(|m| {
-                    Ok(CompoundMove {
-                        compound: node(&m["compound_id"])?,
-                        from: node(&m["from_grid_id"])?,
-                        to: node(&m["to_grid_id"])?,
-                    })
-                })
-                .collect::<Result<Vec<_>, WebError>>()
+    let list = |key: &str| body[key].as_array().map_or(&[][..], |l| l.as_slice());
+
+    // The grids to create, planned again from today's: another grid made meanwhile would
+    // take a name or code the proposal showed.
+    let stored_new = list("new_grids");
+    let planned = division.plan_new_grids(&community, stored_new.len());
+    let mut new_grids = Vec::with_capacity(planned.len());
+    for (shown, plan) in stored_new.iter().zip(planned) {
+        if shown["name"].as_str() != Some(plan.name.as_str())
+            || shown["code"].as_str() != plan.code.as_deref()
+        {
+            return Err(stale());
+        }
+        let id = node(&shown["id"])?;
+        new_grids.push(NodeRecord {
+            path: community
+                .path
+                .child(NodeKind::Grid, id)
+                .map_err(|e| WebError::Internal(Box::new(e)))?,
+            name: plan.name,
+            code: plan.code,
+            sort_key: plan.sort_key,
+            position: None,
+            geometry: None,
+            address: None,
+            extra: Vec::new(),
+        });
+    }
+    let moves = list("compound_moves")
+        .iter()
+        .map(|m| {
+            Ok(CompoundMove {
+                compound: node(&m["compound_id"])?,
+                from: node(&m["from_grid_id"])?,
+                to: node(&m["to_grid_id"])?,
+            })
         })
-        .transpose()?
-        .unwrap_or_default();
-    let boundaries = new_boundaries(&division, &community, &moves)?;
-    let building_moves = body["moves"].as_array().map_or(&[][..], |m| m.as_slice());
+        .collect::<Result<Vec<_>, WebError>>()?;
+    let retired = list("retired_grids")
+        .iter()
+        .map(|r| {
+            Ok(GridRetirement {
+                grid: node(&r["id"])?,
+                successor: node(&r["successor_id"])?,
+            })
+        })
+        .collect::<Result<Vec<_>, WebError>>()?;
+    let (boundaries, new_shapes) = new_boundaries(&division, &community, &moves, &new_grids)?;
+    for (grid, shape) in new_grids.iter_mut().zip(new_shapes) {
+        grid.geometry = shape;
+    }
+    let building_moves = list("moves");
     let applied = Applied {
         compounds: moves.len(),
         buildings: building_moves.len(),
@@ -642,6 +861,8 @@ pub(crate) async fn apply_proposal(
             .iter()
             .filter_map(|m| m["households"].as_u64())
             .sum(),
+        created_grids: new_grids.len(),
+        retired_grids: retired.len(),
     };
     let now = state.clock.now();
     let audit = AuditEntry {
@@ -655,46 +876,47 @@ pub(crate) async fn apply_proposal(
         target_id: community.path.id().to_string(),
         ip: auth.ip.clone(),
         detail: format!(
-            "{}: {} {} ({} → {})",
+            "{}: {} {} ({} → {}; +{} -{})",
             community.name,
             record.id,
             applied.households,
             body["before"]["grids"],
-            body["after"]["grids"]
+            body["after"]["grids"],
+            applied.created_grids,
+            applied.retired_grids,
         ),
+    };
+    let change = RedivisionChange {
+        new_grids: &new_grids,
+        moves: &moves,
+        retired: &retired,
+        boundaries: &boundaries,
     };
     state
         .store
-        .apply_redivision(
-            auth.user.district,
-            record.id,
-            &moves,
-            &boundaries,
-            now,
-            &audit,
-        )
+        .apply_redivision(auth.user.district, record.id, change, now, &audit)
         .await
         .map_err(|e| match e {
-            mulin_storage::StoreError::Conflict(_) => {
-                WebError::Conflict(tr.get("redivision.error.stale").to_owned())
-            }
+            mulin_storage::StoreError::Conflict(_) => stale(),
             other => other.into(),
         })?;
     state.grids.refresh(auth.user.district).await?;
     Ok(applied)
 }
 
-/// The boundaries to save with `moves`: each grid whose ground changes, as GeoJSON (`None`
-/// clears it); nothing when the community has no boundaries. Refused when they cannot
-/// follow the moves or the result does not tile the community.
+/// Boundary changes of today's grids that stay, as GeoJSON (`None` clears one), and the
+/// new grids' boundaries; nothing when the community has no boundaries. Refused when they
+/// cannot follow the moves or the result does not tile the community.
 fn new_boundaries(
     division: &Division,
     community: &NodeRecord,
     moves: &[CompoundMove],
-) -> Result<Vec<(NodeId, Option<String>)>, WebError> {
+    new_grids: &[NodeRecord],
+) -> Result<NewBoundaries, WebError> {
     let grid_idx: HashMap<NodeId, usize> = division
         .grids
         .iter()
+        .chain(new_grids)
         .enumerate()
         .map(|(i, g)| (g.path.id(), i))
         .collect();
@@ -702,11 +924,12 @@ fn new_boundaries(
         .iter()
         .filter_map(|m| Some((m.compound, *grid_idx.get(&m.to)?)))
         .collect();
-    let shapes = match division.regrid(&to) {
-        Boundaries::Absent => return Ok(Vec::new()),
+    let mut shapes = match division.regrid(&to) {
+        Boundaries::Absent => return Ok((Vec::new(), vec![None; new_grids.len()])),
         Boundaries::Refused(key) => return Err(WebError::Invalid(key)),
         Boundaries::Derived(shapes) => shapes,
     };
+    shapes.resize(division.grids.len() + new_grids.len(), None);
     let tiling: Vec<(usize, Shape)> = shapes
         .iter()
         .enumerate()
@@ -721,18 +944,17 @@ fn new_boundaries(
         tracing::warn!(community = %community.path.id(), ?violations, "re-divided boundaries do not tile");
         return Err(WebError::Invalid("redivision.error.tiling"));
     }
+    let geojson = |s: Option<Shape>| s.map(|s| mulin_geo::to_geojson(&s).to_string());
+    let added = shapes.split_off(division.grids.len());
     let today = division.shapes();
-    Ok(division
+    // A grid left without ground is retired, not kept without a boundary.
+    let changed = division
         .grids
         .iter()
         .zip(shapes)
         .zip(today)
-        .filter(|((_, new), old)| new != old)
-        .map(|((grid, new), _)| {
-            (
-                grid.path.id(),
-                new.map(|s| mulin_geo::to_geojson(&s).to_string()),
-            )
-        })
-        .collect())
+        .filter(|((_, new), old)| new.is_some() && new != old)
+        .map(|((grid, new), _)| (grid.path.id(), geojson(new)))
+        .collect();
+    Ok((changed, added.into_iter().map(geojson).collect()))
 }

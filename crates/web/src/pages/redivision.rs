@@ -1,6 +1,7 @@
 //! The re-division page for community staff and above: a form that proposes a new division
 //! of the community's grids, and a proposal page with its before/after figures, the
-//! buildings it moves, drawn on a map beside today's division, and a confirmed "apply". The work is the API's
+//! buildings it moves, the grids it creates and retires (and who moves with them), drawn on
+//! a map beside today's division, and a confirmed "apply". The work is the API's
 //! (`api::redivision::{create, load, apply_proposal}`); this page carries forms and tables.
 
 use askama::Template;
@@ -60,6 +61,20 @@ struct MoveRow {
     households: u64,
 }
 
+/// A grid the proposal creates.
+struct NewGridRow {
+    code: String,
+    name: String,
+    households: u64,
+}
+
+/// A grid the proposal retires, where it goes and the posts that go with it.
+struct RetiredRow {
+    name: String,
+    successor: String,
+    posts: String,
+}
+
 #[derive(Template)]
 #[template(path = "redivision_proposal.html")]
 struct ProposalPage {
@@ -71,8 +86,9 @@ struct ProposalPage {
     range: String,
     figures: Vec<Figure>,
     moves: Vec<MoveRow>,
+    new_grids: Vec<NewGridRow>,
+    retired: Vec<RetiredRow>,
     applied: bool,
-    new_grids_needed: u64,
     error: Option<String>,
     frame: MapFrame,
 }
@@ -235,6 +251,41 @@ async fn proposal_page(
             households: m["households"].as_u64().unwrap_or(0),
         })
         .collect();
+    let list = |key: &str| body[key].as_array().map_or(&[][..], |l| l.as_slice());
+    let new_grids = list("new_grids")
+        .iter()
+        .map(|g| NewGridRow {
+            code: g["code"].as_str().unwrap_or("—").to_owned(),
+            name: text(&g["name"]),
+            households: g["households"].as_u64().unwrap_or(0),
+        })
+        .collect();
+    let retired = list("retired_grids")
+        .iter()
+        .map(|r| {
+            let posts: Vec<String> = r["posts"]
+                .as_array()
+                .map_or(&[][..], |p| p.as_slice())
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        l.t.get(&format!("post.{}", text(&p["kind"]))),
+                        text(&p["holder"])
+                    )
+                })
+                .collect();
+            RetiredRow {
+                name: text(&r["name"]),
+                successor: text(&r["successor"]),
+                posts: if posts.is_empty() {
+                    l.t.get("redivision.no_posts").to_owned()
+                } else {
+                    posts.join("、")
+                },
+            }
+        })
+        .collect();
     let html = page(&ProposalPage {
         frame: MapFrame::new(state, &l, MAP_TEXTS),
         id: text(&body["community_id"]),
@@ -247,8 +298,9 @@ async fn proposal_page(
         range: format!("{}–{}", body["min_households"], body["max_households"]),
         figures,
         moves,
+        new_grids,
+        retired,
         applied: !body["applied_at"].is_null(),
-        new_grids_needed: body["new_grids_needed"].as_u64().unwrap_or(0),
         error,
         l,
     })?;
@@ -291,7 +343,7 @@ async fn view_apply_post(
         Ok(()) => {
             Ok(Redirect::to(&format!("/communities/{id}/redivision/{proposal}")).into_response())
         }
-        // Stale, already applied or needing new grids: the proposal again, with why.
+        // Stale, already applied or boundaries that cannot follow: the proposal again, with why.
         Err(err @ (WebError::Conflict(_) | WebError::Invalid(_))) => {
             let status: StatusCode = err.status_and_code().0;
             let message = match &err {

@@ -1,6 +1,7 @@
 //! Re-division over the API: a re-balance proposal keeps grids contiguous and is stored;
 //! applying it moves whole compounds once, audited; a stale proposal is refused; only the
-//! community's staff and above may do any of it.
+//! community's staff and above may do any of it. Applying creates the grids a proposal
+//! needs and retires the ones it empties, and the grids still tile and route.
 
 use mulin_domain::policy::Role;
 use mulin_domain::tree::NodeKind;
@@ -253,7 +254,6 @@ async fn applying_moves_the_boundaries_with_the_buildings_and_pins_follow() {
     let admin = app.token("admin").await;
     let community = app.community(0);
     let id = community.path.id().to_string();
-    let outline = mulin_geo::parse_geometry(community.geometry.as_deref().unwrap()).unwrap();
     let n = grids_of(&app, 0);
     let (status, proposal) = rebalance(&app, &admin, 0, n - 1).await;
     assert_eq!(status, StatusCode::OK, "{proposal}");
@@ -265,16 +265,35 @@ async fn applying_moves_the_boundaries_with_the_buildings_and_pins_follow() {
     let (status, applied) = app.post(&admin, &apply, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{applied}");
 
-    // The stored boundaries are the proposal's, the emptied grid has none, and together
+    // The stored boundaries are the proposal's, the emptied grid is gone, and together
     // they tile the community.
     let stored = boundaries(&app, &admin, &id).await;
     let emptied = proposal["emptied_grids"][0]["id"].as_str().unwrap();
+    assert_eq!(stored.len(), n - 1);
+    assert!(stored.iter().all(|(g, _)| g != emptied));
+    check_tiled_and_routed(&app, &admin, &proposal).await;
+}
+
+/// The community's stored grids are the proposal's, tile it, and every moved building lies
+/// in its new grid, where a pin routes a request.
+async fn check_tiled_and_routed(app: &TestApp, admin: &str, proposal: &Value) {
+    let id = proposal["community_id"].as_str().unwrap();
+    let community = app
+        .nodes(NodeKind::Community)
+        .into_iter()
+        .find(|c| c.path.id().to_string() == id)
+        .unwrap();
+    let outline = mulin_geo::parse_geometry(community.geometry.as_deref().unwrap()).unwrap();
+    let stored = boundaries(app, admin, id).await;
     let tiling: Vec<(String, mulin_geo::tiling::Shape)> = stored
         .iter()
         .filter_map(|(g, s)| Some((g.clone(), s.clone()?)))
         .collect();
-    assert_eq!(tiling.len(), n - 1);
-    assert!(stored.iter().any(|(g, s)| g == emptied && s.is_none()));
+    assert_eq!(tiling.len(), stored.len(), "every grid keeps a boundary");
+    assert_eq!(
+        tiling.len(),
+        proposal["after"]["grids"].as_u64().unwrap() as usize
+    );
     for feature in proposal["grids"]["features"].as_array().unwrap() {
         let grid = feature["properties"]["grid_id"].as_str().unwrap();
         let shape = mulin_geo::shape::geometry_from_value(&feature["geometry"]).unwrap();
@@ -288,7 +307,7 @@ async fn applying_moves_the_boundaries_with_the_buildings_and_pins_follow() {
     assert!(violations.is_empty(), "{violations:?}");
 
     // Every moved building lies in its new grid, and a pin there routes to it.
-    let district = community.path.district().into();
+    let district: mulin_domain::ids::DistrictId = community.path.district().into();
     let moves = proposal["moves"].as_array().unwrap();
     assert!(!moves.is_empty());
     for m in moves {
@@ -311,7 +330,7 @@ async fn applying_moves_the_boundaries_with_the_buildings_and_pins_follow() {
         assert_eq!(tiling[found].0, to, "{m}");
         let (status, created) = app
             .post(
-                &admin,
+                admin,
                 "/api/v1/requests",
                 json!({"service_code": "sanitation", "description": "垃圾桶满溢",
                        "lon": at.lon, "lat": at.lat}),
@@ -320,6 +339,203 @@ async fn applying_moves_the_boundaries_with_the_buildings_and_pins_follow() {
         assert_eq!(status, StatusCode::CREATED, "{created}");
         assert_eq!(created["grid_id"], to, "{m}");
     }
+}
+
+#[tokio::test]
+async fn a_proposal_needing_more_grids_creates_them_and_they_tile_and_route() {
+    let app = spawn_app().await;
+    let admin = app.token("admin").await;
+    let community = app.community(0).path.id();
+    // The demo has a compound per grid: one grid fewer first, so a grid more than there
+    // are is possible again.
+    let (_, fewer) = rebalance(&app, &admin, 0, grids_of(&app, 0) - 1).await;
+    let (status, _) = app
+        .post(
+            &admin,
+            &format!(
+                "/api/v1/communities/{community}/redivision/{}/apply",
+                fewer["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let n = grids_of(&app, 0) - 1;
+    let (status, proposal) = app
+        .post(
+            &admin,
+            &format!("/api/v1/communities/{community}/redivision"),
+            json!({"mode": "propose", "target_count": n + 1, "min_households": 1, "max_households": 100000}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{proposal}");
+    assert_eq!(proposal["boundaries"], "derived");
+    let planned = proposal["new_grids"].as_array().unwrap().clone();
+    assert_eq!(planned.len(), 1, "{proposal}");
+    assert_eq!(proposal["new_grids_needed"], 1);
+    // Named and coded like its neighbours: the next number, under the community's code.
+    let siblings = app
+        .store
+        .children(app.community(0).path.district().into(), community)
+        .await
+        .unwrap();
+    assert_eq!(siblings.len(), n);
+    let last = siblings
+        .iter()
+        .filter_map(|g| {
+            g.name
+                .strip_prefix('第')?
+                .strip_suffix("网格")?
+                .parse::<u32>()
+                .ok()
+        })
+        .max()
+        .unwrap();
+    assert_eq!(planned[0]["name"], format!("第{}网格", last + 1));
+    let code = planned[0]["code"].as_str().unwrap();
+    assert_eq!(code.len(), 15);
+    assert!(siblings.iter().all(|g| g.code.as_deref() != Some(code)));
+    assert!(code.starts_with(&app.community(0).code.clone().unwrap()[..12]));
+    let new_id = planned[0]["id"].as_str().unwrap();
+    assert!(proposal["moves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["to_grid_id"] == new_id));
+
+    // The page says what will be created before anyone confirms.
+    let client = app.web_login("admin").await;
+    let html = app
+        .html(
+            &client,
+            &format!(
+                "/communities/{community}/redivision/{}",
+                proposal["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert!(html.contains("redivision-new-grids"), "{html}");
+    assert!(html.contains(code));
+
+    let apply = format!(
+        "/api/v1/communities/{community}/redivision/{}/apply",
+        proposal["id"].as_str().unwrap()
+    );
+    let (status, applied) = app.post(&admin, &apply, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{applied}");
+    assert_eq!(applied["created_grids"], 1);
+    let district = app.community(0).path.district().into();
+    let grid = app
+        .store
+        .node(district, new_id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(grid.path.kind(), NodeKind::Grid);
+    assert_eq!(grid.path.at(NodeKind::Community), Some(community));
+    assert_eq!(grid.code.as_deref(), Some(code));
+    assert!(grid.geometry.is_some());
+    check_tiled_and_routed(&app, &admin, &proposal).await;
+}
+
+#[tokio::test]
+async fn a_rebalance_that_empties_grids_retires_them_into_their_successors() {
+    let app = spawn_app().await;
+    let admin = app.token("admin").await;
+    let community = app.community(0).path.id();
+    let district: mulin_domain::ids::DistrictId = app.community(0).path.district().into();
+    let n = grids_of(&app, 0);
+    assert!(n >= 3);
+    let (status, proposal) = rebalance(&app, &admin, 0, n - 2).await;
+    assert_eq!(status, StatusCode::OK, "{proposal}");
+    let retired = proposal["retired_grids"].as_array().unwrap().clone();
+    assert_eq!(retired.len(), 2, "{proposal}");
+    // The worker posted on a retired grid is named with where they go.
+    for r in &retired {
+        assert!(!r["posts"].as_array().unwrap().is_empty(), "{r}");
+        assert!(r["successor_id"].is_string());
+    }
+    let client = app.web_login("admin").await;
+    let html = app
+        .html(
+            &client,
+            &format!(
+                "/communities/{community}/redivision/{}",
+                proposal["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert!(html.contains("redivision-retired-grids"), "{html}");
+    for r in &retired {
+        assert!(html.contains(r["successor"].as_str().unwrap()));
+    }
+
+    let gone: Vec<mulin_domain::ids::NodeId> = retired
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let retired_path = app
+        .nodes(NodeKind::Grid)
+        .into_iter()
+        .find(|g| g.path.id() == gone[0])
+        .unwrap()
+        .path;
+    let posts_before = app
+        .store
+        .posts(district, mulin_storage::Place::At(&retired_path))
+        .await
+        .unwrap();
+
+    let apply = format!(
+        "/api/v1/communities/{community}/redivision/{}/apply",
+        proposal["id"].as_str().unwrap()
+    );
+    let (status, applied) = app.post(&admin, &apply, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{applied}");
+    assert_eq!(applied["retired_grids"], 2);
+    assert_eq!(grids_in_store(&app, community).await, n - 2);
+    // The retired grids are gone and nothing under the community still names them.
+    let under = app
+        .store
+        .subtree(district, &app.community(0).path, NodeKind::Household)
+        .await
+        .unwrap();
+    for grid in &gone {
+        assert!(matches!(
+            app.store.node(district, *grid).await,
+            Err(mulin_storage::StoreError::NotFound)
+        ));
+        assert!(under
+            .iter()
+            .all(|n| n.path.at(NodeKind::Grid) != Some(*grid)));
+    }
+    // The retired grid's posts now sit on its successor.
+    let successor: mulin_domain::ids::NodeId = retired[0]["successor_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let successor = app.store.node(district, successor).await.unwrap();
+    let there = app
+        .store
+        .posts(district, mulin_storage::Place::At(&successor.path))
+        .await
+        .unwrap();
+    for post in &posts_before {
+        assert!(there.iter().any(|p| p.id == post.id), "{post:?}");
+    }
+    check_tiled_and_routed(&app, &admin, &proposal).await;
+}
+
+/// The community's grids as stored now.
+async fn grids_in_store(app: &TestApp, community: mulin_domain::ids::NodeId) -> usize {
+    let district = app.community(0).path.district().into();
+    app.store
+        .children(district, community)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|n| n.path.kind() == NodeKind::Grid)
+        .count()
 }
 
 #[tokio::test]
