@@ -303,6 +303,37 @@ fn verify_and_rate(rng: &mut StdRng, steps: &mut Vec<Step>, rater: Who, good: bo
     });
 }
 
+/// A whistle by `who` to `department`, the liaison's acknowledgement and report, each after
+/// a number of minutes drawn from its range.
+fn whistle(
+    rng: &mut StdRng,
+    steps: &mut Vec<Step>,
+    (who, department, note): (Who, Department, &str),
+    [blow, acknowledge, report]: [(i64, i64); 3],
+    report_note: &str,
+) {
+    steps.push(step(
+        minutes(rng, blow.0, blow.1),
+        who,
+        Command::Whistle {
+            department,
+            note: note.into(),
+        },
+    ));
+    steps.push(step(
+        minutes(rng, acknowledge.0, acknowledge.1),
+        Who::Liaison,
+        Command::AcknowledgeWhistle,
+    ));
+    steps.push(step(
+        minutes(rng, report.0, report.1),
+        Who::Liaison,
+        Command::ReportWhistle {
+            note: report_note.into(),
+        },
+    ));
+}
+
 fn step(after: Duration, who: Who, command: Command) -> Step {
     Step {
         after,
@@ -377,26 +408,13 @@ fn script(
                 plan: "拉设警戒线，申请维修资金，请专业队伍加固外墙。".into(),
             },
         ));
-        steps.push(step(
-            minutes(rng, 20, 60),
-            Who::Staff,
-            Command::Whistle {
-                department,
-                note: "请派员到场评估安全隐患。".into(),
-            },
-        ));
-        steps.push(step(
-            minutes(rng, 5, 25),
-            Who::Liaison,
-            Command::AcknowledgeWhistle,
-        ));
-        steps.push(step(
-            minutes(rng, 600, 1400),
-            Who::Liaison,
-            Command::ReportWhistle {
-                note: "已到场评估，出具加固意见。".into(),
-            },
-        ));
+        whistle(
+            rng,
+            &mut steps,
+            (Who::Staff, department, "请派员到场评估安全隐患。"),
+            [(20, 60), (5, 25), (600, 1400)],
+            "已到场评估，出具加固意见。",
+        );
         let held = at + Duration::days(2);
         steps.push(step(
             minutes(rng, 1440, 2400),
@@ -432,27 +450,14 @@ fn script(
         verify_and_rate(rng, &mut steps, rater, true);
     } else if fate < 80 && has_liaisons {
         steps.push(step(minutes(rng, 3, 8), Who::Worker, Command::ArriveOnSite));
-        steps.push(step(
-            minutes(rng, 5, 15),
-            Who::Worker,
-            Command::Whistle {
-                department,
-                note: "超出网格处置能力，请部门到场。".into(),
-            },
-        ));
-        // Mostly within the half hour the policy gives a department, sometimes not.
-        steps.push(step(
-            minutes(rng, 5, 45),
-            Who::Liaison,
-            Command::AcknowledgeWhistle,
-        ));
-        steps.push(step(
-            minutes(rng, 40, 180),
-            Who::Liaison,
-            Command::ReportWhistle {
-                note: "部门已到场处置完毕。".into(),
-            },
-        ));
+        // Mostly acknowledged within the half hour the policy gives a department, sometimes not.
+        whistle(
+            rng,
+            &mut steps,
+            (Who::Worker, department, "超出网格处置能力，请部门到场。"),
+            [(5, 15), (5, 45), (40, 180)],
+            "部门已到场处置完毕。",
+        );
         steps.push(solve_step(minutes(rng, 5, 20)));
         verify_and_rate(rng, &mut steps, rater, true);
     } else if fate < 88 {
