@@ -156,11 +156,17 @@ pub fn template_xlsx() -> Result<Vec<u8>, LedgerError> {
 /// An export as CSV (UTF-8 with a byte-order mark, so Excel opens it as UTF-8). ID numbers
 /// are written as text; a cell that begins like a formula is prefixed with `'`.
 pub fn write_csv(rows: &[ExportRow]) -> String {
+    csv(&Field::ALL, rows.iter().map(|r| Vec::from(r.cells())))
+}
+
+/// CSV of the header row of `fields`, then `rows` (cells in the order of `fields`), as
+/// [`write_csv`] writes it.
+pub(crate) fn csv(fields: &[Field], rows: impl Iterator<Item = Vec<String>>) -> String {
     let mut out = String::from("\u{feff}");
-    let header: Vec<String> = Field::ALL.iter().map(|f| f.header().to_owned()).collect();
+    let header: Vec<String> = fields.iter().map(|f| f.header().to_owned()).collect();
     push_csv_line(&mut out, &header);
-    for row in rows {
-        push_csv_line(&mut out, &row.cells());
+    for cells in rows {
+        push_csv_line(&mut out, &cells);
     }
     out
 }
