@@ -23,7 +23,7 @@ use mulin_storage::{MovementRecord, NodeRecord, ResidentRecord, Storage, StoreRe
 use crate::parse::{read_sheet, with_first_sheet, LedgerRow, Parsed, RowReader};
 use crate::plan::{plan_merged, ImportPlan};
 use crate::vocab::{gender_label, Field};
-use crate::write::{csv, workbook};
+use crate::write::Table;
 use crate::{ExportRow, LedgerError, Problem, ProblemKind};
 
 /// The columns a floating ledger must have (each entry: any one of these).
@@ -412,30 +412,32 @@ impl FloatingExportRow {
     }
 }
 
+/// A floating-population export as a [`Table`] in the template's columns.
+pub fn floating_table(rows: &[FloatingExportRow]) -> Table {
+    Table::of_fields(
+        SHEET,
+        &Field::FLOATING,
+        rows.iter().map(FloatingExportRow::cells).collect(),
+    )
+}
+
 /// A floating-population export as xlsx, in the template's columns.
 pub fn write_floating_xlsx(rows: &[FloatingExportRow]) -> Result<Vec<u8>, LedgerError> {
-    workbook(
-        SHEET,
-        None,
-        &Field::FLOATING,
-        rows.iter().map(FloatingExportRow::cells),
-    )
+    floating_table(rows).to_xlsx()
 }
 
 /// A floating-population export as CSV, in the template's columns (as
 /// [`crate::write_csv`] writes the resident ledger).
 pub fn write_floating_csv(rows: &[FloatingExportRow]) -> String {
-    csv(&Field::FLOATING, rows.iter().map(FloatingExportRow::cells))
+    floating_table(rows).to_csv()
 }
 
 /// The blank floating-population template, under a title row.
 pub fn floating_template_xlsx() -> Result<Vec<u8>, LedgerError> {
-    workbook(
-        SHEET,
-        Some("流动人口信息登记台账（身份证号请保持文本格式；日期写成 2024-03-14）"),
-        &Field::FLOATING,
-        std::iter::empty(),
-    )
+    let mut table = Table::of_fields(SHEET, &Field::FLOATING, Vec::new());
+    table.title =
+        Some("流动人口信息登记台账（身份证号请保持文本格式；日期写成 2024-03-14）".to_owned());
+    table.to_xlsx()
 }
 
 #[cfg(test)]

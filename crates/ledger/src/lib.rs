@@ -26,7 +26,7 @@ pub use parse::{
 };
 pub use plan::{plan_import, ImportPlan};
 pub use problem::{LedgerError, Problem, ProblemKind};
-pub use write::{template_xlsx, write_csv, write_xlsx, ExportRow};
+pub use write::{resident_table, template_xlsx, write_csv, write_xlsx, Column, ExportRow, Table};
 
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,7 @@ use mulin_storage::{MovementRecord, NodeRecord, ResidentRecord, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::export::{deliver, node_target, Export, ExportFormat};
 use super::ledger::{
     attachment, import_batch, import_target, plan_export, read_file_field, rejected, ExportPlan,
     ImportParams, ImportProblem, ImportReport, ImportUpload, LedgerUpload, MAX_IMPORT_BYTES, XLSX,
@@ -227,13 +228,8 @@ async fn export_xlsx(
     auth: AuthUser,
     Query(params): Query<FloatingExportParams>,
 ) -> Result<Response, WebError> {
-    let rows = export_rows(&state, &auth, &params).await?;
-    let bytes =
-        tokio::task::spawn_blocking(move || mulin_ledger::floating::write_floating_xlsx(&rows))
-            .await
-            .map_err(|err| WebError::Internal(Box::new(err)))?
-            .map_err(|err| WebError::Internal(Box::new(err)))?;
-    Ok(attachment(XLSX, "floating.xlsx", bytes))
+    let export = floating_export(&state, &auth, &params).await?;
+    deliver(&state, &auth, ExportFormat::Xlsx, export).await
 }
 
 /// The floating list as CSV (UTF-8 with BOM, the import's columns): each resident's latest
@@ -245,13 +241,8 @@ async fn export_csv(
     auth: AuthUser,
     Query(params): Query<FloatingExportParams>,
 ) -> Result<Response, WebError> {
-    let rows = export_rows(&state, &auth, &params).await?;
-    let text = mulin_ledger::floating::write_floating_csv(&rows);
-    Ok(attachment(
-        "text/csv; charset=utf-8",
-        "floating.csv",
-        text.into_bytes(),
-    ))
+    let export = floating_export(&state, &auth, &params).await?;
+    deliver(&state, &auth, ExportFormat::Csv, export).await
 }
 
 /// The latest stay of one history (oldest first): the last move in, and the move out after
@@ -271,12 +262,13 @@ fn last_stay(history: &[MovementRecord]) -> (Option<&MovementRecord>, Option<&Mo
     }
 }
 
-/// The stays an export writes, after the policy and the audit.
-async fn export_rows(
+/// The floating export: each listed resident's latest stay under the policy, as a ledger
+/// table.
+async fn floating_export(
     state: &AppState,
     auth: &AuthUser,
     params: &FloatingExportParams,
-) -> Result<Vec<FloatingExportRow>, WebError> {
+) -> Result<Export, WebError> {
     let under: Option<NodeId> = params
         .under
         .as_deref()
@@ -319,17 +311,8 @@ async fn export_rows(
         "floating",
     )
     .await?;
-    let target = under.map(|id| id.to_string()).unwrap_or_default();
-    state
-        .audit(
-            auth,
-            &action,
-            ("node", &target),
-            &format!("{} 行", residents.len()),
-        )
-        .await?;
     let today = state.clock.today();
-    Ok(residents
+    let rows: Vec<FloatingExportRow> = residents
         .iter()
         .map(|resident| {
             let history = histories
@@ -346,5 +329,12 @@ async fn export_rows(
                 extra: resident.extra.clone(),
             }
         })
-        .collect())
+        .collect();
+    Ok(Export {
+        file_stem: "floating",
+        action,
+        target: node_target(under),
+        detail: format!("{} 行", residents.len()),
+        table: mulin_ledger::floating::floating_table(&rows),
+    })
 }

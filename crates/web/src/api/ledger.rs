@@ -16,6 +16,7 @@ use mulin_storage::{AuditEntry, ImportBatch, NodeRecord, ResidentQuery, Resident
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::export::{deliver, node_target, Export, ExportFormat, MAX_EXPORT_ROWS};
 use crate::auth::{ApiLang, AuthUser};
 use crate::error::{ErrorBody, WebError};
 use crate::i18n::Tr;
@@ -27,8 +28,6 @@ use crate::{access, care};
 
 /// The largest ledger file accepted (a 100,000-row ledger is about 6 MB).
 pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
-/// The most rows one export writes.
-const MAX_EXPORT_ROWS: usize = 200_000;
 
 /// The ledger's routes (mounted at `/api/v1`).
 pub fn routes() -> Router<AppState> {
@@ -476,12 +475,12 @@ pub(crate) async fn plan_export(
     })
 }
 
-/// The residents an export writes, as ledger rows, after the policy and the audit.
-async fn export_rows(
+/// The residents export: the list's rows under the policy, as a ledger table.
+async fn resident_export(
     state: &AppState,
     auth: &AuthUser,
     params: &ExportParams,
-) -> Result<Vec<mulin_ledger::ExportRow>, WebError> {
+) -> Result<Export, WebError> {
     let under: Option<NodeId> = params
         .under
         .as_deref()
@@ -525,15 +524,18 @@ async fn export_rows(
             params.q.as_deref().unwrap_or("")
         ),
     };
-    let target = under.map(|id| id.to_string()).unwrap_or_default();
-    state
-        .audit(auth, &action, ("node", &target), &detail)
-        .await?;
     let today = state.clock.today();
-    Ok(residents
+    let rows: Vec<mulin_ledger::ExportRow> = residents
         .iter()
         .map(|resident| ledger_row(resident, &names, today, disclosure))
-        .collect())
+        .collect();
+    Ok(Export {
+        file_stem: "residents",
+        action,
+        target: node_target(under),
+        detail,
+        table: mulin_ledger::resident_table(&rows),
+    })
 }
 
 /// The residents list as an xlsx ledger (the import's columns), masked unless `reveal`.
@@ -544,12 +546,8 @@ async fn export_xlsx(
     auth: AuthUser,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, WebError> {
-    let rows = export_rows(&state, &auth, &params).await?;
-    let bytes = tokio::task::spawn_blocking(move || mulin_ledger::write_xlsx(&rows))
-        .await
-        .map_err(|err| WebError::Internal(Box::new(err)))?
-        .map_err(|err| WebError::Internal(Box::new(err)))?;
-    Ok(attachment(XLSX, "residents.xlsx", bytes))
+    let export = resident_export(&state, &auth, &params).await?;
+    deliver(&state, &auth, ExportFormat::Xlsx, export).await
 }
 
 /// The residents list as CSV (UTF-8 with BOM), masked unless `reveal`.
@@ -560,11 +558,6 @@ async fn export_csv(
     auth: AuthUser,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, WebError> {
-    let rows = export_rows(&state, &auth, &params).await?;
-    let text = mulin_ledger::write_csv(&rows);
-    Ok(attachment(
-        "text/csv; charset=utf-8",
-        "residents.csv",
-        text.into_bytes(),
-    ))
+    let export = resident_export(&state, &auth, &params).await?;
+    deliver(&state, &auth, ExportFormat::Csv, export).await
 }

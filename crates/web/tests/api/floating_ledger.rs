@@ -123,7 +123,7 @@ impl TestApp {
 }
 
 /// The data cells of an exported sheet, as text, header row first.
-fn sheet_cells(bytes: &[u8]) -> Vec<Vec<String>> {
+pub(crate) fn sheet_cells(bytes: &[u8]) -> Vec<Vec<String>> {
     use calamine::Reader;
     let mut workbook =
         calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
