@@ -14,9 +14,9 @@ use mulin_storage::{AuditEntry, AuditQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::export::{deliver, localized_table, Export, ExportFormat, MAX_EXPORT_ROWS};
+use super::export::{china_time, ExportRequest, Exported, MAX_EXPORT_ROWS};
 use crate::access;
-use crate::auth::{ApiLang, AuthUser};
+use crate::auth::AuthUser;
 use crate::error::{ErrorBody, WebError};
 use crate::i18n::{Lang, Tr};
 use crate::AppState;
@@ -180,22 +180,16 @@ async fn list_audit(
     security(("bearer" = [])),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn export_audit(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    ApiLang(lang): ApiLang,
-    format: ExportFormat,
-    Query(params): Query<AuditParams>,
-) -> Result<Response, WebError> {
-    let mut query = params.to_query()?;
+async fn export_audit(req: ExportRequest<AuditParams>) -> Result<Response, WebError> {
+    let mut query = req.params.to_query()?;
     query.page = 1;
     query.per_page = 500;
     let mut rows: Vec<Vec<String>> = Vec::new();
     loop {
-        let log = access::audit_log(&state, &auth, &query).await?;
+        let log = access::audit_log(&req.state, &req.auth, &query).await?;
         rows.extend(log.items.iter().map(|entry| {
             vec![
-                super::export::china_time(entry.at),
+                china_time(entry.at),
                 entry.username.clone(),
                 entry.action.clone(),
                 entry.target_kind.clone(),
@@ -209,25 +203,21 @@ async fn export_audit(
         }
         query.page += 1;
     }
-    let export = Export {
+    let what = Exported {
         file_stem: "audit",
-        action: "export.audit".to_owned(),
+        action: "export.audit",
         target: ("audit", String::new()),
-        detail: format!("{} 行", rows.len()),
-        table: localized_table(
-            &Tr::new(lang),
-            "export.audit",
-            &[
-                ("at", 17.0),
-                ("username", 12.0),
-                ("action", 22.0),
-                ("target_kind", 10.0),
-                ("target_id", 38.0),
-                ("ip", 16.0),
-                ("detail", 40.0),
-            ],
-            rows,
-        ),
+        locale_prefix: "export.audit",
     };
-    deliver(&state, &auth, format, export).await
+    let detail = format!("{} 行", rows.len());
+    let columns = [
+        ("at", 17.0),
+        ("username", 12.0),
+        ("action", 22.0),
+        ("target_kind", 10.0),
+        ("target_id", 38.0),
+        ("ip", 16.0),
+        ("detail", 40.0),
+    ];
+    req.send(what, detail, &columns, rows).await
 }

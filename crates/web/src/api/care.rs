@@ -11,12 +11,11 @@ use mulin_storage::{HealthRecord, SickbedRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::export::{deliver, localized_table, node_target, Export, ExportFormat};
+use super::export::{node_target, ExportRequest, Exported};
 use super::{parse_day, parse_id};
-use crate::auth::{ApiLang, AuthUser};
+use crate::auth::AuthUser;
 use crate::care;
 use crate::error::{ErrorBody, WebError};
-use crate::i18n::Tr;
 use crate::views::{Disclosure, ResidentView};
 use crate::AppState;
 
@@ -239,14 +238,8 @@ async fn sickbed_views(
 /// `export.sickbeds`.
 #[utoipa::path(get, path = "/api/v1/sickbeds.xlsx", tag = "care", params(SickbedParams), security(("bearer" = [])),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn sickbed_export(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    ApiLang(lang): ApiLang,
-    format: ExportFormat,
-    Query(params): Query<SickbedParams>,
-) -> Result<Response, WebError> {
-    let rows: Vec<Vec<String>> = sickbed_views(&state, &auth, &params)
+async fn sickbed_export(req: ExportRequest<SickbedParams>) -> Result<Response, WebError> {
+    let rows: Vec<Vec<String>> = sickbed_views(&req.state, &req.auth, &req.params)
         .await?
         .into_iter()
         .map(|v| {
@@ -261,31 +254,24 @@ async fn sickbed_export(
             ]
         })
         .collect();
-    let export = Export {
+    let what = Exported {
         file_stem: "sickbeds",
-        action: "export.sickbeds".to_owned(),
-        target: node_target(params.under.as_deref()),
-        detail: format!(
-            "{} 行；overdue={}",
-            rows.len(),
-            params.overdue.unwrap_or(false)
-        ),
-        table: localized_table(
-            &Tr::new(lang),
-            "export.sickbeds",
-            &[
-                ("resident", 10.0),
-                ("grid", 38.0),
-                ("care_team", 16.0),
-                ("every_days", 9.0),
-                ("last_visit_on", 12.0),
-                ("next_due", 12.0),
-                ("days_overdue", 9.0),
-            ],
-            rows,
-        ),
+        action: "export.sickbeds",
+        target: node_target(req.params.under.as_deref()),
+        locale_prefix: "export.sickbeds",
     };
-    deliver(&state, &auth, format, export).await
+    let only_overdue = req.params.overdue.unwrap_or(false);
+    let detail = format!("{} 行；overdue={only_overdue}", rows.len());
+    let columns = [
+        ("resident", 10.0),
+        ("grid", 38.0),
+        ("care_team", 16.0),
+        ("every_days", 9.0),
+        ("last_visit_on", 12.0),
+        ("next_due", 12.0),
+        ("days_overdue", 9.0),
+    ];
+    req.send(what, detail, &columns, rows).await
 }
 
 /// Overdue count of one grid.
@@ -332,31 +318,21 @@ async fn overdue_views(
 /// the same `under` as the list; audited as `export.sickbeds_overdue`.
 #[utoipa::path(get, path = "/api/v1/sickbeds/overdue.xlsx", tag = "care", params(SickbedParams), security(("bearer" = [])),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn overdue_export(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    ApiLang(lang): ApiLang,
-    format: ExportFormat,
-    Query(params): Query<SickbedParams>,
-) -> Result<Response, WebError> {
-    let rows: Vec<Vec<String>> = overdue_views(&state, &auth, &params)
+async fn overdue_export(req: ExportRequest<SickbedParams>) -> Result<Response, WebError> {
+    let rows: Vec<Vec<String>> = overdue_views(&req.state, &req.auth, &req.params)
         .await?
         .into_iter()
         .map(|v| vec![v.grid_id, v.sickbeds.to_string(), v.overdue.to_string()])
         .collect();
-    let export = Export {
+    let what = Exported {
         file_stem: "sickbeds-overdue",
-        action: "export.sickbeds_overdue".to_owned(),
-        target: node_target(params.under.as_deref()),
-        detail: format!("{} 行", rows.len()),
-        table: localized_table(
-            &Tr::new(lang),
-            "export.overdue",
-            &[("grid", 38.0), ("sickbeds", 9.0), ("overdue", 9.0)],
-            rows,
-        ),
+        action: "export.sickbeds_overdue",
+        target: node_target(req.params.under.as_deref()),
+        locale_prefix: "export.overdue",
     };
-    deliver(&state, &auth, format, export).await
+    let detail = format!("{} 行", rows.len());
+    let columns = [("grid", 38.0), ("sickbeds", 9.0), ("overdue", 9.0)];
+    req.send(what, detail, &columns, rows).await
 }
 
 /// A sickbed visit to record.

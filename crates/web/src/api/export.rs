@@ -6,13 +6,14 @@
 //! Each list's export reads the rows the list endpoint reads, with its filters and its scope,
 //! so an export never shows more than the list would, and masks what the list masks.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use mulin_ledger::{Column, Table};
+use serde::de::DeserializeOwned;
 
 use super::ledger::{attachment, XLSX};
-use crate::auth::AuthUser;
+use crate::auth::{ApiLang, AuthUser};
 use crate::error::WebError;
 use crate::i18n::Tr;
 use crate::AppState;
@@ -38,6 +39,70 @@ impl<S: Send + Sync> FromRequestParts<S> for ExportFormat {
             ExportFormat::Xlsx
         })
     }
+}
+
+/// What every list export's handler reads from its request: the caller (401 first), the
+/// language of the headers, the format and the list's own query parameters.
+pub(crate) struct ExportRequest<P> {
+    pub state: AppState,
+    pub auth: AuthUser,
+    pub tr: Tr,
+    pub format: ExportFormat,
+    pub params: P,
+}
+
+impl<P: DeserializeOwned + Send> FromRequestParts<AppState> for ExportRequest<P> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let auth = AuthUser::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Ok(ApiLang(lang)) = ApiLang::from_request_parts(parts, state).await;
+        let Ok(format) = ExportFormat::from_request_parts(parts, state).await;
+        let Query(params) = Query::<P>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(ExportRequest {
+            state: state.clone(),
+            auth,
+            tr: Tr::new(lang),
+            format,
+            params,
+        })
+    }
+}
+
+impl<P> ExportRequest<P> {
+    /// Audits and answers with `rows` under the localized `columns` (see [`localized_table`]).
+    pub(crate) async fn send(
+        &self,
+        what: Exported,
+        detail: String,
+        columns: &[(&str, f64)],
+        rows: Vec<Vec<String>>,
+    ) -> Result<Response, WebError> {
+        let export = Export {
+            file_stem: what.file_stem,
+            action: what.action.to_owned(),
+            target: what.target,
+            detail,
+            table: localized_table(&self.tr, what.locale_prefix, columns, rows),
+        };
+        deliver(&self.state, &self.auth, self.format, export).await
+    }
+}
+
+/// Which list an export is: its file, its audit action and target, its locale keys.
+pub(crate) struct Exported {
+    /// The file name's stem.
+    pub file_stem: &'static str,
+    /// The audit action (`export.visits` …).
+    pub action: &'static str,
+    /// The audit target.
+    pub target: (&'static str, String),
+    /// The prefix of the sheet's and headers' locale keys (`export.visits` …).
+    pub locale_prefix: &'static str,
 }
 
 /// An export ready to leave: the table, the file's name without extension, and what the

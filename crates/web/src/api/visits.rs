@@ -13,13 +13,10 @@ use mulin_storage::{LonLat, MovementRecord, VisitRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::export::{
-    china_time, deliver, localized_table, node_target, Export, ExportFormat, MAX_EXPORT_ROWS,
-};
+use super::export::{china_time, node_target, ExportRequest, Exported, MAX_EXPORT_ROWS};
 use super::parse_id;
-use crate::auth::{ApiLang, AuthUser};
+use crate::auth::AuthUser;
 use crate::error::{ErrorBody, WebError};
-use crate::i18n::Tr;
 use crate::visits::{self, NewUpdate, NewVisit};
 use crate::{floating, AppState};
 
@@ -226,24 +223,17 @@ async fn list(
 /// language; audited as `export.visits`.
 #[utoipa::path(get, path = "/api/v1/visits.xlsx", tag = "visits", params(VisitParams), security(("bearer" = [])),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn list_export(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    ApiLang(lang): ApiLang,
-    format: ExportFormat,
-    Query(params): Query<VisitParams>,
-) -> Result<Response, WebError> {
-    let under = params.under.as_deref().map(parse_id).transpose()?;
-    let mine = params.mine.unwrap_or(false);
-    let tr = Tr::new(lang);
+async fn list_export(req: ExportRequest<VisitParams>) -> Result<Response, WebError> {
+    let under = req.params.under.as_deref().map(parse_id).transpose()?;
+    let mine = req.params.mine.unwrap_or(false);
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut page = 1;
     loop {
-        let visits = visits::list(&state, &auth, under, mine, page, 200).await?;
+        let visits = visits::list(&req.state, &req.auth, under, mine, page, 200).await?;
         rows.extend(visits.items.iter().map(|v| {
             vec![
                 china_time(v.visited_at),
-                tr.code("visit_kind", v.kind.as_str()),
+                req.tr.code("visit_kind", v.kind.as_str()),
                 v.grid.id().to_string(),
                 v.visitor_name.clone(),
                 v.minutes.to_string(),
@@ -261,28 +251,24 @@ async fn list_export(
         }
         page += 1;
     }
-    let export = Export {
+    let what = Exported {
         file_stem: "visits",
-        action: "export.visits".to_owned(),
+        action: "export.visits",
         target: node_target(under),
-        detail: format!("{} 行；mine={mine}", rows.len()),
-        table: localized_table(
-            &tr,
-            "export.visits",
-            &[
-                ("visited_at", 17.0),
-                ("kind", 9.0),
-                ("grid", 38.0),
-                ("visitor", 10.0),
-                ("minutes", 9.0),
-                ("households", 38.0),
-                ("findings", 40.0),
-                ("request", 38.0),
-            ],
-            rows,
-        ),
+        locale_prefix: "export.visits",
     };
-    deliver(&state, &auth, format, export).await
+    let detail = format!("{} 行；mine={mine}", rows.len());
+    let columns = [
+        ("visited_at", 17.0),
+        ("kind", 9.0),
+        ("grid", 38.0),
+        ("visitor", 10.0),
+        ("minutes", 9.0),
+        ("households", 38.0),
+        ("findings", 40.0),
+        ("request", 38.0),
+    ];
+    req.send(what, detail, &columns, rows).await
 }
 
 /// One visit.
@@ -406,14 +392,8 @@ async fn coverage_views(
 /// `export.visit_coverage`.
 #[utoipa::path(get, path = "/api/v1/visits/coverage.xlsx", tag = "visits", params(CoverageParams), security(("bearer" = [])),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn coverage_export(
-    State(state): State<AppState>,
-    auth: AuthUser,
-    ApiLang(lang): ApiLang,
-    format: ExportFormat,
-    Query(params): Query<CoverageParams>,
-) -> Result<Response, WebError> {
-    let views = coverage_views(&state, &auth, &params).await?;
+async fn coverage_export(req: ExportRequest<CoverageParams>) -> Result<Response, WebError> {
+    let views = coverage_views(&req.state, &req.auth, &req.params).await?;
     let rows: Vec<Vec<String>> = views
         .into_iter()
         .map(|v| {
@@ -431,29 +411,25 @@ async fn coverage_export(
             ]
         })
         .collect();
-    let days = params.days.unwrap_or(DEFAULT_COVERAGE_DAYS);
-    let export = Export {
+    let what = Exported {
         file_stem: "visit-coverage",
-        action: "export.visit_coverage".to_owned(),
-        target: node_target(params.under.as_deref()),
-        detail: format!("{} 行；days={days}", rows.len()),
-        table: localized_table(
-            &Tr::new(lang),
-            "export.coverage",
-            &[
-                ("grid", 16.0),
-                ("households", 9.0),
-                ("not_visited", 12.0),
-                ("visits", 9.0),
-                ("visit_minutes", 12.0),
-                ("workers", 9.0),
-                ("working_minutes", 12.0),
-                ("share", 9.0),
-            ],
-            rows,
-        ),
+        action: "export.visit_coverage",
+        target: node_target(req.params.under.as_deref()),
+        locale_prefix: "export.coverage",
     };
-    deliver(&state, &auth, format, export).await
+    let days = req.params.days.unwrap_or(DEFAULT_COVERAGE_DAYS);
+    let detail = format!("{} 行；days={days}", rows.len());
+    let columns = [
+        ("grid", 16.0),
+        ("households", 9.0),
+        ("not_visited", 12.0),
+        ("visits", 9.0),
+        ("visit_minutes", 12.0),
+        ("workers", 9.0),
+        ("working_minutes", 12.0),
+        ("share", 9.0),
+    ];
+    req.send(what, detail, &columns, rows).await
 }
 
 /// A move to record.

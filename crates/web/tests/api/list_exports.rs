@@ -11,7 +11,7 @@ use mulin_web::clock::Clock;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::care::residents;
+use crate::care::{add_weekly_sickbed, residents};
 use crate::floating_ledger::sheet_cells;
 use crate::helpers::{spawn_app, TestApp};
 
@@ -29,14 +29,8 @@ async fn download(
         .send()
         .await
         .unwrap();
-    let status = res.status();
-    let kind = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    (status, kind, res.bytes().await.unwrap().to_vec())
+    let kind = format!("{:?}", res.headers().get(reqwest::header::CONTENT_TYPE));
+    (res.status(), kind, res.bytes().await.unwrap().to_vec())
 }
 
 /// The rows of a CSV export (BOM stripped), cells split naively: the tests' cells hold no
@@ -111,7 +105,7 @@ async fn the_visit_list_and_its_coverage_export_in_the_callers_language_and_are_
     let (status, kind, bytes) =
         download(&app, &token, "/api/v1/visits.csv", "en-US,en;q=0.8").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(kind.starts_with("text/csv"), "{kind}");
+    assert!(kind.contains("text/csv"), "{kind}");
     let rows = csv_rows(&bytes);
     assert_eq!(rows[0][0], "Time");
     assert_eq!(rows[0][6], "Findings");
@@ -229,11 +223,7 @@ async fn sickbeds_and_their_overdue_counts_export_with_the_lists_filters_and_sco
         .unwrap()
         .clone();
     let today = app.clock.today();
-    let (status, bed) = app
-        .post(&token, "/api/v1/sickbeds",
-              json!({"resident_id": old, "care_team": "家庭医生一组", "every_days": 7, "starts_on": today.to_string()}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{bed}");
+    add_weekly_sickbed(&app, &token, &old).await;
     app.clock.set(app.clock.now() + Duration::days(2));
     let token = app.token("wangge01").await;
     let grid0 = app.grid(0).path.id().to_string();
@@ -372,4 +362,29 @@ async fn administrators_export_the_filtered_audit_log_and_no_one_else_does() {
         2,
         "refused exports are not recorded"
     );
+}
+
+#[tokio::test]
+async fn each_lists_page_links_its_export_and_the_link_downloads_in_the_session() {
+    let app = spawn_app().await;
+    let client = app.web_login("admin").await;
+    for (page, link) in [
+        ("/visits", "/api/v1/visits.xlsx?mine=true"),
+        ("/visits", "/api/v1/visits/coverage.csv?days="),
+        ("/care", "/api/v1/sickbeds.xlsx"),
+        ("/care?overdue=1", "/api/v1/sickbeds.csv?overdue=true"),
+        ("/care", "/api/v1/sickbeds/overdue.xlsx"),
+        ("/audit", "formaction=\"/api/v1/audit.xlsx\""),
+    ] {
+        let html = app.html(&client, page).await;
+        assert!(html.contains(link), "{page} links {link}");
+    }
+    for path in ["/api/v1/sickbeds.xlsx", "/api/v1/audit.csv?actor=admin"] {
+        let res = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert!(res
+            .headers()
+            .get(reqwest::header::CONTENT_DISPOSITION)
+            .is_some());
+    }
 }
