@@ -388,3 +388,69 @@ async fn each_lists_page_links_its_export_and_the_link_downloads_in_the_session(
             .is_some());
     }
 }
+
+#[tokio::test]
+async fn a_communitys_representatives_export_for_its_staff_only() {
+    let app = spawn_app().await;
+    let community = app.granted_node("shequ1").id();
+    let shequ = app.token("shequ1").await;
+    let (_, list) = app
+        .get(
+            Some(&shequ),
+            &format!("/api/v1/communities/{community}/representatives"),
+        )
+        .await;
+    let posts = list["posts"].as_array().unwrap();
+    let xlsx = format!("/api/v1/communities/{community}/representatives.xlsx");
+    let csv = format!("/api/v1/communities/{community}/representatives.csv");
+    let (status, _, bytes) = download(&app, &shequ, &xlsx, "zh-CN").await;
+    assert_eq!(status, StatusCode::OK);
+    let cells = sheet_cells(&bytes);
+    assert_eq!(
+        cells[0],
+        ["姓名", "职务", "所在网格/楼栋", "联系户数", "提示"]
+    );
+    assert_eq!(cells.len(), posts.len() + 1);
+    assert_eq!(cells[1][0], posts[0]["holder_name"].as_str().unwrap());
+    assert_eq!(cells[1][2], posts[0]["node_name"].as_str().unwrap());
+    assert_eq!(cells[1][3], posts[0]["households"].to_string());
+    let (status, _, bytes) = download(&app, &shequ, &csv, "en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(csv_rows(&bytes)[0][0], "Holder");
+    assert_eq!(audited(&app, "export.representatives").await, 2);
+    let client = app.web_login("shequ1").await;
+    let page = app
+        .html(
+            &client,
+            &format!("/communities/{community}/representatives"),
+        )
+        .await;
+    assert!(page.contains(&xlsx));
+
+    let other = app
+        .nodes(NodeKind::Community)
+        .into_iter()
+        .find(|c| c.path.id() != community)
+        .unwrap()
+        .path
+        .id();
+    let wangge = app.token("wangge01").await;
+    let jumin = app.token("jumin").await;
+    for path in [&xlsx, &csv] {
+        for token in [&wangge, &jumin] {
+            let (status, _, _) = download(&app, token, path, "zh-CN").await;
+            assert!(refused(status), "{path}: {status}");
+        }
+        let (status, _) = app.get(None, path).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let (status, _, _) = download(
+        &app,
+        &shequ,
+        &format!("/api/v1/communities/{other}/representatives.xlsx"),
+        "zh-CN",
+    )
+    .await;
+    assert!(refused(status), "another community: {status}");
+    assert_eq!(audited(&app, "export.representatives").await, 2);
+}
