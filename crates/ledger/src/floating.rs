@@ -23,8 +23,8 @@ use mulin_storage::{MovementRecord, NodeRecord, ResidentRecord, Storage, StoreRe
 use crate::parse::{read_sheet, with_first_sheet, LedgerRow, Parsed, RowReader};
 use crate::plan::{plan_merged, ImportPlan};
 use crate::vocab::{gender_label, Field};
-use crate::write::workbook;
-use crate::{ExportRow, LedgerError, Problem};
+use crate::write::Table;
+use crate::{ExportRow, LedgerError, Problem, ProblemKind};
 
 /// The columns a floating ledger must have (each entry: any one of these).
 const REQUIRED: [&[Field]; 4] = [
@@ -92,7 +92,7 @@ fn read_row(reader: &mut RowReader<'_>, today: NaiveDate) -> Option<FloatingRow>
     let address = reader.checked_address();
     let moved_in = reader.date(Field::MoveInDate);
     if moved_in == Ok(None) {
-        reader.problem(Field::MoveInDate, "来本地日期不能为空".to_owned());
+        reader.problem(Field::MoveInDate, ProblemKind::Blank);
     }
     let in_reason = reason(reader, Field::MoveInReason);
     let moved_out = reader.date(Field::MoveOutDate);
@@ -103,7 +103,7 @@ fn read_row(reader: &mut RowReader<'_>, today: NaiveDate) -> Option<FloatingRow>
     ] {
         if let Ok(Some(date)) = date {
             if *date > today {
-                reader.problem(field, format!("日期 {date} 晚于今天"));
+                reader.problem(field, ProblemKind::FutureDate { date: *date });
             }
         }
     }
@@ -111,15 +111,15 @@ fn read_row(reader: &mut RowReader<'_>, today: NaiveDate) -> Option<FloatingRow>
         if moved_out < moved_in {
             reader.problem(
                 Field::MoveOutDate,
-                format!("离开日期 {moved_out} 早于来本地日期 {moved_in}"),
+                ProblemKind::MoveOutBeforeMoveIn {
+                    moved_in,
+                    moved_out,
+                },
             );
         }
     }
     if matches!(moved_out, Ok(None)) && out_reason.as_deref().is_some_and(|r| !r.is_empty()) {
-        reader.problem(
-            Field::MoveOutReason,
-            "填写了离开原因，但没有离开日期".to_owned(),
-        );
+        reader.problem(Field::MoveOutReason, ProblemKind::OutReasonWithoutDate);
     }
     let mut kept = Vec::new();
     for field in KEPT {
@@ -129,7 +129,12 @@ fn read_row(reader: &mut RowReader<'_>, today: NaiveDate) -> Option<FloatingRow>
                 .as_ref()
                 .is_some_and(|t| t.chars().count() > MAX_KEPT_CHARS)
             {
-                reader.problem(field, format!("不能超过 {MAX_KEPT_CHARS} 个字"));
+                reader.problem(
+                    field,
+                    ProblemKind::TooLong {
+                        max: MAX_KEPT_CHARS,
+                    },
+                );
             }
             kept.push((field, text));
         }
@@ -161,7 +166,12 @@ fn read_row(reader: &mut RowReader<'_>, today: NaiveDate) -> Option<FloatingRow>
 fn reason(reader: &mut RowReader<'_>, field: Field) -> Option<String> {
     let text = reader.text(field).unwrap_or_default();
     if text.chars().count() > MAX_REASON_CHARS {
-        reader.problem(field, format!("不能超过 {MAX_REASON_CHARS} 个字"));
+        reader.problem(
+            field,
+            ProblemKind::TooLong {
+                max: MAX_REASON_CHARS,
+            },
+        );
         return None;
     }
     Some(text)
@@ -277,9 +287,9 @@ pub async fn plan_floating(
         };
         let mut history = histories.remove(&place.id).unwrap_or_default();
         for (direction, on, reason) in moves.into_iter().flatten() {
-            let (date_field, reason_field, word) = match direction {
-                Direction::In => (Field::MoveInDate, Field::MoveInReason, "来本地"),
-                Direction::Out => (Field::MoveOutDate, Field::MoveOutReason, "离开"),
+            let (date_field, reason_field) = match direction {
+                Direction::In => (Field::MoveInDate, Field::MoveInReason),
+                Direction::Out => (Field::MoveOutDate, Field::MoveOutReason),
             };
             if let Some(known) = history
                 .iter()
@@ -289,10 +299,11 @@ pub async fn plan_floating(
                     plan.problems.push(Problem {
                         row,
                         column: header(reason_field),
-                        message: format!(
-                            "{on} {word}已登记，原因为「{}」；变动记录只增不改，请与已登记的一致",
-                            known.reason
-                        ),
+                        kind: ProblemKind::MoveReasonDiffers {
+                            direction,
+                            on,
+                            recorded: known.reason.clone(),
+                        },
                     });
                 }
                 continue;
@@ -305,23 +316,21 @@ pub async fn plan_floating(
                 })
                 .collect();
             if let Err(err) = movement::check_next(&known, Move { direction, on }) {
-                let last = known.last().map(|m| m.on.to_string()).unwrap_or_default();
-                let message = match (err, direction) {
+                // check_next refuses only a move that follows a known one.
+                let last = known.last().map_or(on, |m| m.on);
+                let kind = match (err, direction) {
                     (MovementError::SameDirection, Direction::In) => {
-                        format!("该居民 {last} 来本地后尚未登记离开，请先填写那一次的离开日期")
+                        ProblemKind::StillHere { since: last }
                     }
                     (MovementError::SameDirection, Direction::Out) => {
-                        format!("该居民已于 {last} 离开，不能再次离开")
+                        ProblemKind::AlreadyLeft { left: last }
                     }
-                    (MovementError::BeforeLast, _) => format!(
-                        "{}早于该居民最近一次登记的变动（{last}）",
-                        header(date_field)
-                    ),
+                    (MovementError::BeforeLast, _) => ProblemKind::MoveBeforeLast { last },
                 };
                 plan.problems.push(Problem {
                     row,
                     column: header(date_field),
-                    message,
+                    kind,
                 });
                 break;
             }
@@ -403,24 +412,32 @@ impl FloatingExportRow {
     }
 }
 
+/// A floating-population export as a [`Table`] in the template's columns.
+pub fn floating_table(rows: &[FloatingExportRow]) -> Table {
+    Table::of_fields(
+        SHEET,
+        &Field::FLOATING,
+        rows.iter().map(FloatingExportRow::cells).collect(),
+    )
+}
+
 /// A floating-population export as xlsx, in the template's columns.
 pub fn write_floating_xlsx(rows: &[FloatingExportRow]) -> Result<Vec<u8>, LedgerError> {
-    workbook(
-        SHEET,
-        None,
-        &Field::FLOATING,
-        rows.iter().map(FloatingExportRow::cells),
-    )
+    floating_table(rows).to_xlsx()
+}
+
+/// A floating-population export as CSV, in the template's columns (as
+/// [`crate::write_csv`] writes the resident ledger).
+pub fn write_floating_csv(rows: &[FloatingExportRow]) -> String {
+    floating_table(rows).to_csv()
 }
 
 /// The blank floating-population template, under a title row.
 pub fn floating_template_xlsx() -> Result<Vec<u8>, LedgerError> {
-    workbook(
-        SHEET,
-        Some("流动人口信息登记台账（身份证号请保持文本格式；日期写成 2024-03-14）"),
-        &Field::FLOATING,
-        std::iter::empty(),
-    )
+    let mut table = Table::of_fields(SHEET, &Field::FLOATING, Vec::new());
+    table.title =
+        Some("流动人口信息登记台账（身份证号请保持文本格式；日期写成 2024-03-14）".to_owned());
+    table.to_xlsx()
 }
 
 #[cfg(test)]
@@ -536,9 +553,10 @@ mod tests {
         let bytes = workbook.save_to_buffer().unwrap();
         assert_eq!(
             parse_floating_workbook(&bytes, day(2026, 1, 1)),
-            Err(LedgerError::MissingColumns(
-                "房号或现居住地址、来本地日期".to_owned()
-            ))
+            Err(LedgerError::MissingColumns(vec![
+                vec![Field::House, Field::CurrentAddress],
+                vec![Field::MoveInDate]
+            ]))
         );
     }
 

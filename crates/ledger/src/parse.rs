@@ -12,9 +12,9 @@ use mulin_domain::person::{
 };
 
 use crate::vocab::{
-    fold, gender_from, gender_label, group_from, relation_from, split_groups, status_from, Field,
+    fold, gender_from, group_from, relation_from, split_groups, status_from, Field,
 };
-use crate::{LedgerError, Problem};
+use crate::{LedgerError, Problem, ProblemKind};
 
 /// How many rows from the top are searched for the header row (title rows, merged group
 /// headers and notes may stand above it).
@@ -182,7 +182,7 @@ pub(crate) fn read_sheet<R>(
             if let Some(first) = seen.get(&key) {
                 reader.problem(
                     Field::IdNumber,
-                    format!("身份证号与第 {first} 行重复，同一人只能出现一次"),
+                    ProblemKind::DuplicateIdNumber { first_row: *first },
                 );
             } else {
                 seen.insert(key, row);
@@ -215,16 +215,13 @@ fn find_header(rows: &[&[Data]], required: &[&[Field]]) -> Result<(usize, Column
             }
         }
         if columns.len() >= HEADER_MIN_MATCHES {
-            let missing: Vec<String> = required
+            let missing: Vec<Vec<Field>> = required
                 .iter()
                 .filter(|any_of| !any_of.iter().any(|field| columns.contains_key(field)))
-                .map(|any_of| {
-                    let headers: Vec<&str> = any_of.iter().map(|field| field.header()).collect();
-                    headers.join("或")
-                })
+                .map(|any_of| any_of.to_vec())
                 .collect();
             if !missing.is_empty() {
-                return Err(LedgerError::MissingColumns(missing.join("、")));
+                return Err(LedgerError::MissingColumns(missing));
             }
             return Ok((idx, columns));
         }
@@ -295,7 +292,7 @@ impl RowReader<'_> {
         self.row
     }
 
-    pub(crate) fn problem(&mut self, field: Field, message: String) {
+    pub(crate) fn problem(&mut self, field: Field, kind: ProblemKind) {
         let column = self
             .columns
             .get(&field)
@@ -304,7 +301,7 @@ impl RowReader<'_> {
         self.problems.push(Problem {
             row: self.row,
             column,
-            message,
+            kind,
         });
     }
 
@@ -336,20 +333,14 @@ impl RowReader<'_> {
         let relation = match self.text(Field::Relation) {
             None => Some(Relation::Other),
             Some(text) => relation_from(&text).or_else(|| {
-                self.problem(
-                    Field::Relation,
-                    format!("无法识别与户主关系「{text}」，可填：户主、配偶、子女、父母、孙子女、祖父母、兄弟姐妹、儿媳/女婿、其他"),
-                );
+                self.problem(Field::Relation, ProblemKind::UnknownRelation { text });
                 None
             }),
         };
         let status = match self.text(Field::Status) {
             None => Some(ResidenceStatus::Registered),
             Some(text) => status_from(&text).or_else(|| {
-                self.problem(
-                    Field::Status,
-                    format!("无法识别人户状态「{text}」，可填：户籍、常住、流动、空挂"),
-                );
+                self.problem(Field::Status, ProblemKind::UnknownStatus { text });
                 None
             }),
         };
@@ -375,11 +366,11 @@ impl RowReader<'_> {
     pub(crate) fn person(&mut self) -> Option<Person> {
         let name = match self.text(Field::Name) {
             None => {
-                self.problem(Field::Name, "姓名不能为空".to_owned());
+                self.problem(Field::Name, ProblemKind::Blank);
                 None
             }
             Some(text) => PersonName::parse(&text)
-                .map_err(|_| self.problem(Field::Name, "姓名应为 1 到 30 个字".to_owned()))
+                .map_err(|_| self.problem(Field::Name, ProblemKind::NameTooLong))
                 .ok(),
         };
         let id_number = self.id_number();
@@ -387,14 +378,13 @@ impl RowReader<'_> {
         let birth_date = self.birth_date(id_number.as_ref());
         let phone = match self.text(Field::Phone) {
             None => None,
-            Some(text) => Phone::parse(&text)
-                .map_err(|_| {
-                    self.problem(
-                        Field::Phone,
-                        format!("联系电话「{text}」不是 11 位手机号或 0352-1234567 这样的固定电话"),
-                    )
-                })
-                .ok(),
+            Some(text) => match Phone::parse(&text) {
+                Ok(phone) => Some(phone),
+                Err(_) => {
+                    self.problem(Field::Phone, ProblemKind::BadPhone { text });
+                    None
+                }
+            },
         };
         let ethnicity = self.text(Field::Ethnicity);
         Some(Person {
@@ -430,9 +420,9 @@ impl RowReader<'_> {
             match self.text(Field::CurrentAddress) {
                 Some(text) => self.problem(
                     Field::CurrentAddress,
-                    format!("无法从「{text}」中分出小区、楼栋、单元和房号，请写成“阳光小区3号楼2单元401室”，或分列填写"),
+                    ProblemKind::UnsplittableAddress { text },
                 ),
-                None => self.problem(Field::House, "房号不能为空".to_owned()),
+                None => self.problem(Field::House, ProblemKind::Blank),
             }
         }
         address
@@ -452,25 +442,14 @@ impl RowReader<'_> {
             Data::DateTimeIso(text) | Data::String(text) => date_from_text(text),
             _ => None,
         };
-        let header = self
-            .columns
-            .get(&field)
-            .map(|(_, header)| header.clone())
-            .unwrap_or_else(|| field.header().to_owned());
         match written {
             Some(DateCell::Day(date)) => Ok(Some(date)),
             Some(DateCell::Month(..)) => {
-                self.problem(
-                    field,
-                    format!("{header}「{shown}」缺少日，请写成 2024-03-14 这样的完整日期"),
-                );
+                self.problem(field, ProblemKind::DateWithoutDay { text: shown });
                 Err(())
             }
             None => {
-                self.problem(
-                    field,
-                    format!("无法识别{header}「{shown}」，请写成 2024-03-14 这样的日期"),
-                );
+                self.problem(field, ProblemKind::BadDate { text: shown });
                 Err(())
             }
         }
@@ -479,35 +458,34 @@ impl RowReader<'_> {
     fn id_number(&mut self) -> Option<IdNumber> {
         let text = match self.cell(Field::IdNumber) {
             Data::Float(_) | Data::Int(_) => {
-                self.problem(
-                    Field::IdNumber,
-                    "身份证号被 Excel 存成了数字，Excel 只保留 15 位有效数字，后几位已经丢失；请把这一列设为“文本”格式后重新填写".to_owned(),
-                );
+                self.problem(Field::IdNumber, ProblemKind::IdNumberStoredAsNumber);
                 return None;
             }
             cell => cell_text(cell),
         };
         let Some(text) = text else {
-            self.problem(Field::IdNumber, "身份证号不能为空".to_owned());
+            self.problem(Field::IdNumber, ProblemKind::Blank);
             return None;
         };
         let compact: String = fold(&text);
         match IdNumber::parse(&compact) {
             Ok(id_number) => Some(id_number),
             Err(err) => {
-                let message = match err {
-                    PersonError::IdNumberCheck { expected } => format!(
-                        "身份证号「{compact}」的校验位不对（按前 17 位应为 {expected}），请核对"
-                    ),
+                let length = compact.chars().count();
+                let kind = match err {
+                    PersonError::IdNumberCheck { expected } => ProblemKind::IdNumberCheckDigit {
+                        number: compact,
+                        expected,
+                    },
                     PersonError::IdNumberBirthDate => {
-                        format!("身份证号「{compact}」中的出生日期不是真实日期")
+                        ProblemKind::IdNumberBirthDate { number: compact }
                     }
-                    _ => format!(
-                        "身份证号「{compact}」应为 18 位：17 位数字加 1 位数字或 X（现为 {} 位）",
-                        compact.chars().count()
-                    ),
+                    _ => ProblemKind::IdNumberShape {
+                        number: compact,
+                        length,
+                    },
                 };
-                self.problem(Field::IdNumber, message);
+                self.problem(Field::IdNumber, kind);
                 None
             }
         }
@@ -525,17 +503,14 @@ impl RowReader<'_> {
             }
             Some(text) => match gender_from(&text) {
                 None => {
-                    self.problem(Field::Gender, format!("性别应填“男”或“女”，现为「{text}」"));
+                    self.problem(Field::Gender, ProblemKind::UnknownGender { text });
                     None
                 }
                 Some(gender) => match from_id {
                     Some(expected) if expected != gender => {
                         self.problem(
                             Field::Gender,
-                            format!(
-                                "性别「{text}」与身份证号不符（身份证号第 17 位表示{}）",
-                                gender_label(expected)
-                            ),
+                            ProblemKind::GenderMismatch { text, expected },
                         );
                         None
                     }
@@ -564,10 +539,7 @@ impl RowReader<'_> {
         }
         let Some(written) = written else {
             let shown = cell_text(&cell).unwrap_or_default();
-            self.problem(
-                Field::BirthDate,
-                format!("无法识别出生日期「{shown}」，请写成 1956-03-14 这样的日期"),
-            );
+            self.problem(Field::BirthDate, ProblemKind::BadBirthDate { text: shown });
             return None;
         };
         let from_id = from_id?;
@@ -580,10 +552,7 @@ impl RowReader<'_> {
         } else {
             self.problem(
                 Field::BirthDate,
-                format!(
-                    "出生日期与身份证号中的出生日期（{}）不一致",
-                    from_id.format("%Y-%m-%d")
-                ),
+                ProblemKind::BirthDateMismatch { expected: from_id },
             );
             None
         }
@@ -607,13 +576,8 @@ impl RowReader<'_> {
         if unknown.is_empty() {
             Some(SpecialGroups::from_tags(tags))
         } else {
-            self.problem(
-                Field::Groups,
-                format!(
-                    "无法识别特殊群体「{}」，可填：空巢老人、独居老人、低保、失独、残疾人、留守儿童（多个用顿号分隔）",
-                    unknown.join("、")
-                ),
-            );
+            let names = unknown.into_iter().map(str::to_owned).collect();
+            self.problem(Field::Groups, ProblemKind::UnknownGroups { names });
             None
         }
     }

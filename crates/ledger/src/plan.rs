@@ -15,7 +15,7 @@ use mulin_storage::{NodeRecord, ResidentRecord, Storage, StoreResult};
 
 use crate::parse::{Address, LedgerRow, Parsed};
 use crate::vocab::{address_key, address_name, Field};
-use crate::Problem;
+use crate::{Problem, ProblemKind};
 
 /// What an import would write, and every problem that stops it.
 #[derive(Clone, Debug, Default)]
@@ -165,7 +165,7 @@ pub(crate) async fn plan_merged(
         plan.problems.push(Problem {
             row: 0,
             column: String::new(),
-            message: "只能导入到区、街道、社区、网格或小区".to_owned(),
+            kind: ProblemKind::BadTarget,
         });
         return Ok(plan);
     }
@@ -187,7 +187,7 @@ pub(crate) async fn plan_merged(
             &headers,
             &mut problems,
         );
-        // The parse already named what is missing ("房号不能为空"); add only what is new.
+        // The parse already named what is missing (a blank 房号); add only what is new.
         problems.retain(|new| {
             !plan
                 .problems
@@ -214,7 +214,7 @@ pub(crate) async fn plan_merged(
                 &mut problems,
                 row.row,
                 Field::House,
-                "无法确定该行的住址".to_owned(),
+                ProblemKind::NoAddress,
             ),
             None => {}
         }
@@ -238,8 +238,7 @@ pub(crate) async fn plan_merged(
                 plan.problems.push(Problem {
                     row: row.row,
                     column: headers.get(Field::IdNumber),
-                    message: "该身份证号已登记在您管辖范围以外的住户中，请联系所在社区核实"
-                        .to_owned(),
+                    kind: ProblemKind::IdNumberOutsideScope,
                 });
                 continue;
             }
@@ -303,12 +302,12 @@ fn problem(
     problems: &mut Vec<Problem>,
     row: u32,
     field: Field,
-    message: String,
+    kind: ProblemKind,
 ) {
     problems.push(Problem {
         row,
         column: headers.get(field),
-        message,
+        kind,
     });
 }
 
@@ -331,7 +330,10 @@ fn resolve(
                     problems,
                     row,
                     Field::Compound,
-                    format!("小区「{text}」不是导入位置「{}」", under.name),
+                    ProblemKind::CompoundNotTarget {
+                        name: text.clone(),
+                        target: under.name.clone(),
+                    },
                 );
                 return None;
             }
@@ -339,13 +341,7 @@ fn resolve(
         vec![under.path.id()]
     } else {
         let Some(text) = &address.compound else {
-            problem(
-                headers,
-                problems,
-                row,
-                Field::Compound,
-                "小区不能为空".to_owned(),
-            );
+            problem(headers, problems, row, Field::Compound, ProblemKind::Blank);
             return None;
         };
         match places.compounds.get(&address_key(Field::Compound, text)) {
@@ -356,10 +352,10 @@ fn resolve(
                     problems,
                     row,
                     Field::Compound,
-                    format!(
-                        "「{}」下没有名为「{text}」的小区（小区须先在组织架构中建好）",
-                        under.name
-                    ),
+                    ProblemKind::UnknownCompound {
+                        name: text.clone(),
+                        under: under.name.clone(),
+                    },
                 );
                 return None;
             }
@@ -378,13 +374,7 @@ fn resolve(
     let mut parents = compounds;
     for (kind, field, text) in steps {
         let Some(text) = text else {
-            problem(
-                headers,
-                problems,
-                row,
-                field,
-                format!("{}不能为空", headers.get(field)),
-            );
+            problem(headers, problems, row, field, ProblemKind::Blank);
             return None;
         };
         let found = places.children_named(&parents, kind, text);
@@ -394,25 +384,22 @@ fn resolve(
                 let parent = parents[0];
                 let parent_path = places.records.get(&parent)?.path;
                 if !allowed(&parent_path) {
-                    problem(
-                        headers,
-                        problems,
-                        row,
-                        field,
-                        "该地址不在您的管辖范围内".to_owned(),
-                    );
+                    problem(headers, problems, row, field, ProblemKind::OutsideScope);
                     return None;
                 }
                 places.create(parent, kind, text)?
             }
             [] => {
-                problem(headers, problems,
+                problem(
+                    headers,
+                    problems,
                     row,
                     field,
-                    format!(
-                        "小区「{compound_name}」分属多个网格，无法确定新建的{}「{text}」属于哪个网格，请先在组织架构中建好",
-                        field.header()
-                    ),
+                    ProblemKind::SplitCompound {
+                        compound: compound_name,
+                        kind,
+                        name: text.clone(),
+                    },
                 );
                 return None;
             }
@@ -422,10 +409,11 @@ fn resolve(
                     problems,
                     row,
                     field,
-                    format!(
-                        "小区「{compound_name}」中有多处名为「{text}」的{}，无法确定是哪一处",
-                        field.header()
-                    ),
+                    ProblemKind::AmbiguousPlace {
+                        compound: compound_name,
+                        kind,
+                        name: text.clone(),
+                    },
                 );
                 return None;
             }
@@ -439,7 +427,7 @@ fn resolve(
             problems,
             row,
             Field::House,
-            "该地址不在您的管辖范围内".to_owned(),
+            ProblemKind::OutsideScope,
         );
         return None;
     }

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 
 use crate::vocab::Field;
-use crate::{parse_workbook, write_csv, write_xlsx, ExportRow, LedgerError};
+use crate::{parse_workbook, write_csv, write_xlsx, ExportRow, LedgerError, ProblemKind};
 
 fn id(first17: &str) -> String {
     format!("{first17}{}", id_check_char(first17).unwrap())
@@ -199,21 +199,50 @@ fn every_problem_is_reported_by_row_and_column() {
             .problems
             .iter()
             .find(|p| p.row == row && p.column == column)
-            .map(|p| p.message.clone())
+            .map(|p| p.kind.clone())
             .unwrap_or_else(|| panic!("no problem at {row}/{column}: {:?}", parsed.problems))
     };
-    assert!(at(2, "性别").contains("与身份证号不符"));
-    assert!(at(2, "出生日期").contains("1956-03-14"));
-    assert!(at(2, "联系电话").contains("12345"));
-    assert!(at(2, "与户主关系").contains("表哥"));
-    assert!(at(2, "特殊群体").contains("富豪"));
-    assert!(at(3, "姓名").contains("不能为空"));
-    assert!(at(3, "身份证号").contains("校验位"));
-    assert!(at(3, "房号").contains("不能为空"));
+    assert_eq!(
+        at(2, "性别"),
+        ProblemKind::GenderMismatch {
+            text: "女".to_owned(),
+            expected: Gender::Male
+        }
+    );
+    assert_eq!(
+        at(2, "出生日期"),
+        ProblemKind::BirthDateMismatch {
+            expected: NaiveDate::from_ymd_opt(1956, 3, 14).unwrap()
+        }
+    );
+    assert_eq!(
+        at(2, "联系电话"),
+        ProblemKind::BadPhone {
+            text: "12345".to_owned()
+        }
+    );
+    assert_eq!(
+        at(2, "与户主关系"),
+        ProblemKind::UnknownRelation {
+            text: "表哥".to_owned()
+        }
+    );
+    assert_eq!(
+        at(2, "特殊群体"),
+        ProblemKind::UnknownGroups {
+            names: vec!["富豪".to_owned()]
+        }
+    );
+    assert_eq!(at(3, "姓名"), ProblemKind::Blank);
+    assert!(matches!(
+        at(3, "身份证号"),
+        ProblemKind::IdNumberCheckDigit { number, .. } if number == bad_check
+    ));
+    assert_eq!(at(3, "房号"), ProblemKind::Blank);
     // Row 2 had other problems, so row 4's number is its first good use: not a duplicate.
     assert!(parsed.problems.iter().all(|p| p.row != 4));
-    assert!(at(5, "身份证号").contains("不能为空"));
-    assert!(at(6, "身份证号").contains("15 位"));
+    assert_eq!(at(5, "身份证号"), ProblemKind::Blank);
+    assert_eq!(at(6, "身份证号"), ProblemKind::IdNumberStoredAsNumber);
 }
 
 #[test]
@@ -228,7 +257,10 @@ fn the_same_number_twice_is_a_problem_of_the_second_row() {
     assert_eq!(parsed.rows.len(), 1);
     assert_eq!(parsed.problems.len(), 1);
     assert_eq!(parsed.problems[0].row, 3);
-    assert!(parsed.problems[0].message.contains("第 2 行"));
+    assert_eq!(
+        parsed.problems[0].kind,
+        ProblemKind::DuplicateIdNumber { first_row: 2 }
+    );
 }
 
 #[test]
@@ -238,7 +270,10 @@ fn files_without_a_usable_header_are_refused() {
     let bytes = book(|sheet| write_row(sheet, 0, &["姓名", "性别", "民族", "小区"]));
     assert_eq!(
         parse_workbook(&bytes),
-        Err(LedgerError::MissingColumns("身份证号、房号".to_owned()))
+        Err(LedgerError::MissingColumns(vec![
+            vec![Field::IdNumber],
+            vec![Field::House]
+        ]))
     );
     assert!(matches!(
         parse_workbook(b"not a workbook"),

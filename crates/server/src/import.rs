@@ -6,11 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use mulin_ledger::{parse_workbook, plan_import};
 use mulin_storage::{AuditEntry, ImportBatch, NodeRecord, Storage};
 use mulin_web::clock::{Clock, SystemClock};
+use mulin_web::i18n::{Lang, Tr};
+use mulin_web::ledger_text::{ledger_error_message, problem_message};
 
 /// Read, check, resolve; a write then counts residents.
 fn bar() -> ProgressBar {
@@ -40,7 +42,11 @@ pub async fn residents(
         .with_context(|| format!("cannot read {}", file.display()))?;
     progress.inc(1);
     progress.set_message("检查每一行 checking rows");
-    let parsed = tokio::task::spawn_blocking(move || parse_workbook(&bytes)).await??;
+    // Offices read the problems: they are printed in Chinese, like the pages' default.
+    let tr = Tr::new(Lang::ZhCn);
+    let parsed = tokio::task::spawn_blocking(move || parse_workbook(&bytes))
+        .await?
+        .map_err(|err| anyhow!(ledger_error_message(&tr, &err)))?;
     progress.inc(1);
     progress.set_message(format!("核对 {} 行的地址与居民 resolving", parsed.n_rows));
     let plan = plan_import(store.as_ref(), under, parsed, &|_| true).await?;
@@ -50,7 +56,10 @@ pub async fn residents(
         for problem in &plan.problems {
             eprintln!(
                 "第 {} 行 row {}  [{}]  {}",
-                problem.row, problem.row, problem.column, problem.message
+                problem.row,
+                problem.row,
+                problem.column,
+                problem_message(&tr, problem)
             );
         }
         bail!(

@@ -416,6 +416,25 @@ async fn a_ledger_imports_from_the_command_line_all_or_nothing() {
         err.contains("第 2 行") && err.contains("nothing imported"),
         "{err}"
     );
+    assert!(
+        err.contains("应为 18 位：17 位数字加 1 位数字或 X（现为 17 位）"),
+        "problems are printed in Chinese: {err}"
+    );
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    workbook.add_worksheet().write_string(0, 0, "序号").unwrap();
+    let headless = cli.data_dir.path().join("headless.xlsx");
+    workbook.save(&headless).unwrap();
+    let err = cli.fails(
+        &[
+            "import",
+            "residents",
+            &headless.to_string_lossy(),
+            "--under",
+            &grid,
+        ],
+        None,
+    );
+    assert!(err.contains("找不到表头行"), "{err}");
 }
 
 #[tokio::test]

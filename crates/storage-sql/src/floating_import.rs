@@ -1,18 +1,34 @@
-//! `impl FloatingImportStore for SqlStore`: many residents' histories at once, and a
-//! floating-ledger import (residents and their moves) in one transaction.
+//! `impl FloatingImportStore for SqlStore`: many residents' histories and records at once
+//! (one statement per chunk of ids), and a floating-ledger import (residents and their moves)
+//! in one transaction.
 
 use async_trait::async_trait;
 use mulin_domain::ids::{DistrictId, ResidentId};
-use mulin_storage::{FloatingImportStore, ImportBatch, MovementRecord, StoreResult};
+use mulin_storage::{
+    FloatingImportStore, ImportBatch, ImportProgress, MovementRecord, ResidentRecord, StoreResult,
+};
 use tracing::instrument;
 
 use crate::floating::{movement_args, movement_from_row, movement_insert, movement_select};
-use crate::rows::resident_rows;
-use crate::store::insert_rows;
+use crate::rows::{resident_from_row, resident_rows};
+use crate::sql::Sql;
+use crate::store::{insert_rows, resident_select};
 use crate::{map_err, SqlStore};
 
 /// Residents asked for per statement.
 const LOOKUP_CHUNK: usize = 400;
+
+/// Appends ` IN (…)` over `ids` to `sql`, one bound parameter each.
+fn push_in_list(sql: &mut Sql, ids: &[ResidentId]) {
+    sql.push(" IN (");
+    for (idx, id) in ids.iter().enumerate() {
+        if idx > 0 {
+            sql.push(", ");
+        }
+        sql.bind(id.to_string());
+    }
+    sql.push(")");
+}
 
 #[async_trait]
 impl FloatingImportStore for SqlStore {
@@ -25,17 +41,31 @@ impl FloatingImportStore for SqlStore {
         let mut found = Vec::new();
         for chunk in residents.chunks(LOOKUP_CHUNK) {
             let mut sql = movement_select();
-            sql.bind(district.to_string())
-                .push(" AND m.resident_id IN (");
-            for (idx, resident) in chunk.iter().enumerate() {
-                if idx > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(resident.to_string());
-            }
-            sql.push(") ORDER BY m.resident_id, m.seq");
+            sql.bind(district.to_string()).push(" AND m.resident_id");
+            push_in_list(&mut sql, chunk);
+            sql.push(" ORDER BY m.resident_id, m.seq");
             for row in self.fetch_all(&sql).await? {
                 found.push(movement_from_row(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    #[instrument(skip_all, fields(n = residents.len()))]
+    async fn residents_by_ids(
+        &self,
+        district: DistrictId,
+        residents: &[ResidentId],
+    ) -> StoreResult<Vec<ResidentRecord>> {
+        let mut found = Vec::with_capacity(residents.len());
+        for chunk in residents.chunks(LOOKUP_CHUNK) {
+            let mut sql = resident_select();
+            sql.push(" WHERE r.district_id = ")
+                .bind(district.to_string())
+                .push(" AND r.id");
+            push_in_list(&mut sql, chunk);
+            for row in self.fetch_all(&sql).await? {
+                found.push(resident_from_row(&self.id_keys, &row)?);
             }
         }
         Ok(found)
@@ -46,10 +76,11 @@ impl FloatingImportStore for SqlStore {
         &self,
         batch: &ImportBatch,
         movements: &[MovementRecord],
+        progress: &ImportProgress<'_>,
     ) -> StoreResult<()> {
         let resident_rows = resident_rows(&self.id_keys, &batch.residents)?;
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        self.write_import_in(&mut tx, batch, resident_rows, &|_| {})
+        self.write_import_in(&mut tx, batch, resident_rows, progress)
             .await?;
         insert_rows(
             &mut tx,

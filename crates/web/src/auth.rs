@@ -288,6 +288,32 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     }
 }
 
+/// The language of an API answer's messages: the language cookie (a page's script calling
+/// the API speaks the page's language), else the first tag of `Accept-Language` when it is
+/// English, else zh-CN.
+#[derive(Clone, Copy, Debug)]
+pub struct ApiLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiLang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if CookieJar::from_headers(&parts.headers)
+            .get(LANG_COOKIE)
+            .is_some()
+        {
+            return Ok(ApiLang(request_lang(parts)));
+        }
+        let first = parts
+            .headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split([',', ';']).next())
+            .unwrap_or("");
+        Ok(ApiLang(Lang::from_tag(first)))
+    }
+}
+
 /// Checks the CSRF token of a cookie session's form post (field or `X-CSRF-Token` header).
 /// Bearer sessions carry no ambient authority and need none.
 pub fn check_csrf(auth: &AuthUser, presented: Option<&str>) -> Result<(), WebError> {

@@ -79,6 +79,15 @@ impl Tr {
         let key = format!("{prefix}.{code}");
         self.table.get(&key).cloned().unwrap_or(key)
     }
+
+    /// `template` (a text of this language) with each `{name}` replaced by its value.
+    pub fn fill(&self, template: &str, values: &[(&str, &str)]) -> String {
+        values
+            .iter()
+            .fold(template.to_owned(), |text, (name, value)| {
+                text.replace(&format!("{{{name}}}"), value)
+            })
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Ledger imports that run beside the page that started them. A 100,000-row ledger takes
-//! seconds to check and write, so the import page starts a job and polls its progress
-//! (phase, residents written of the total) until the report replaces it.
+//! seconds to check and write, so the import page starts a job (for the resident and the
+//! floating-population ledger alike) and polls its progress (phase, residents written of the
+//! total) until the report replaces it.
 //!
 //! Jobs live in this process's memory: a job is the page's view of one upload, not a record
 //! (the import itself writes its audit record in its own transaction). A job is visible to
@@ -94,8 +95,18 @@ impl ImportTracker {
     }
 }
 
+/// What an ended import hands the page: its report (worded in the starter's language), and
+/// for a floating-population ledger the moves in and out added.
+#[derive(Debug)]
+pub struct Finished {
+    /// The report.
+    pub report: ImportReport,
+    /// Moves added (floating-population ledger only).
+    pub moves: Option<usize>,
+}
+
 /// How an import ended.
-pub type Outcome = Result<ImportReport, WebError>;
+pub type Outcome = Result<Finished, WebError>;
 
 struct Job {
     owner: UserId,
@@ -185,8 +196,15 @@ mod tests {
         DateTime::from_timestamp(1_795_000_000, 0).unwrap()
     }
 
-    fn report() -> ImportReport {
-        ImportReport::failed_with(true, "x".into())
+    fn report() -> Finished {
+        let tr = crate::i18n::Tr::new(Default::default());
+        Finished {
+            report: ImportReport::failed_with(
+                true,
+                crate::api::ledger::ImportProblem::whole_file(&tr, "no_file"),
+            ),
+            moves: None,
+        }
     }
 
     async fn finished(jobs: &ImportJobs, id: uuid::Uuid, owner: UserId) -> Outcome {

@@ -20,6 +20,7 @@ pub mod floating;
 pub mod grids;
 pub mod i18n;
 pub mod import_jobs;
+pub mod ledger_text;
 pub mod map;
 mod middleware;
 pub mod notify;

@@ -1,5 +1,8 @@
-//! `FloatingImportStore`: many residents' histories at once, and a floating-ledger import
-//! (residents and their moves) written all or nothing.
+//! `FloatingImportStore`: many residents' histories and records at once, and a
+//! floating-ledger import (residents and their moves) written all or nothing.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
 use mulin_domain::ids::{ResidentId, UserId};
@@ -81,10 +84,14 @@ async fn a_floating_import_writes_residents_and_moves_together_or_not_at_all() {
         move_of(&first, 2, Direction::Out, day(6, 30)),
         move_of(&existing, 1, Direction::In, day(1, 5)),
     ];
+    let written = AtomicUsize::new(0);
     store
-        .apply_floating_import(&batch(&first), &moves)
+        .apply_floating_import(&batch(&first), &moves, &|n| {
+            written.store(n, Ordering::SeqCst)
+        })
         .await
         .unwrap();
+    assert_eq!(written.load(Ordering::SeqCst), 1, "residents written");
     let found = store
         .movements_of(district, &[existing.id, first.id, ResidentId::new_v7()])
         .await
@@ -111,7 +118,7 @@ async fn a_floating_import_writes_residents_and_moves_together_or_not_at_all() {
         move_of(&existing, 1, Direction::Out, day(5, 1)),
     ];
     let err = store
-        .apply_floating_import(&batch(&second), &clash)
+        .apply_floating_import(&batch(&second), &clash, &|_| {})
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
@@ -121,6 +128,32 @@ async fn a_floating_import_writes_residents_and_moves_together_or_not_at_all() {
     ));
     assert!(store
         .movements_of(district, &[second.id])
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn residents_are_read_by_ids_in_chunks_and_unknown_ids_are_absent() {
+    let (db, demo) = loaded().await;
+    let store = db.store();
+    let residents = &demo.dataset.residents;
+    // More ids than one statement asks for, so the chunks join up.
+    assert!(residents.len() > 900, "{}", residents.len());
+    let district = residents[0].household.district().into();
+    let mut ids: Vec<ResidentId> = residents.iter().take(900).map(|r| r.id).collect();
+    ids.push(ResidentId::new_v7());
+    let found = store.residents_by_ids(district, &ids).await.unwrap();
+    assert_eq!(found.len(), 900);
+    let found_ids: HashSet<ResidentId> = found.iter().map(|r| r.id).collect();
+    assert_eq!(found_ids, ids[..900].iter().copied().collect());
+    let one = found.iter().find(|r| r.id == residents[0].id).unwrap();
+    assert_eq!(
+        one,
+        &store.resident(district, residents[0].id).await.unwrap()
+    );
+    assert!(store
+        .residents_by_ids(district, &[])
         .await
         .unwrap()
         .is_empty());

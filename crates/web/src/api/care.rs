@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
@@ -10,6 +11,7 @@ use mulin_storage::{HealthRecord, SickbedRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::export::{node_target, ExportRequest, Exported};
 use super::{parse_day, parse_id};
 use crate::auth::AuthUser;
 use crate::care;
@@ -22,7 +24,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/residents/{id}/health", get(health_get).put(health_put))
         .route("/sickbeds", post(sickbed_create).get(sickbed_list))
+        .route("/sickbeds.xlsx", get(sickbed_export))
+        .route("/sickbeds.csv", get(sickbed_export))
         .route("/sickbeds/overdue", get(overdue))
+        .route("/sickbeds/overdue.xlsx", get(overdue_export))
+        .route("/sickbeds/overdue.csv", get(overdue_export))
         .route("/sickbeds/{id}/visits", post(sickbed_visit))
         .route("/special-groups/{group}", get(group_members))
 }
@@ -30,7 +36,7 @@ pub fn routes() -> Router<AppState> {
 /// The care part of the OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(health_get, health_put, sickbed_create, sickbed_list, overdue, sickbed_visit, group_members),
+    paths(health_get, health_put, sickbed_create, sickbed_list, sickbed_export, overdue, overdue_export, sickbed_visit, group_members),
     components(schemas(GroupPage, HealthBody, HealthView, SickbedBody, SickbedView, SickbedVisitBody, OverdueView)),
     tags((name = "care", description = "Elderly care: health records (65+) and family sickbed visits (家庭病床)"))
 )]
@@ -208,15 +214,64 @@ async fn sickbed_list(
     auth: AuthUser,
     Query(params): Query<SickbedParams>,
 ) -> Result<Json<Vec<SickbedView>>, WebError> {
+    Ok(Json(sickbed_views(&state, &auth, &params).await?))
+}
+
+/// The sickbeds the list and its export show.
+async fn sickbed_views(
+    state: &AppState,
+    auth: &AuthUser,
+    params: &SickbedParams,
+) -> Result<Vec<SickbedView>, WebError> {
     let under = params.under.as_deref().map(parse_id).transpose()?;
     let only_overdue = params.overdue.unwrap_or(false);
-    let rows = care::sickbeds(&state, &auth, under).await?;
-    Ok(Json(
-        rows.iter()
-            .filter(|(_, late)| !only_overdue || *late > 0)
-            .map(|(s, late)| sickbed_view(s, *late))
-            .collect(),
-    ))
+    let rows = care::sickbeds(state, auth, under).await?;
+    Ok(rows
+        .iter()
+        .filter(|(_, late)| !only_overdue || *late > 0)
+        .map(|(s, late)| sickbed_view(s, *late))
+        .collect())
+}
+
+/// The sickbed list as xlsx (`/sickbeds.xlsx`) or CSV (`/sickbeds.csv`), with the same
+/// `under` and `overdue` as the list (patients by name, as the list shows them); audited as
+/// `export.sickbeds`.
+#[utoipa::path(get, path = "/api/v1/sickbeds.xlsx", tag = "care", params(SickbedParams), security(("bearer" = [])),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn sickbed_export(req: ExportRequest<SickbedParams>) -> Result<Response, WebError> {
+    let rows: Vec<Vec<String>> = sickbed_views(&req.state, &req.auth, &req.params)
+        .await?
+        .into_iter()
+        .map(|v| {
+            vec![
+                v.resident_name,
+                v.grid_id,
+                v.care_team,
+                v.every_days.to_string(),
+                v.last_visit_on.unwrap_or_default(),
+                v.next_due,
+                v.days_overdue.to_string(),
+            ]
+        })
+        .collect();
+    let what = Exported {
+        file_stem: "sickbeds",
+        action: "export.sickbeds",
+        target: node_target(req.params.under.as_deref()),
+        locale_prefix: "export.sickbeds",
+    };
+    let only_overdue = req.params.overdue.unwrap_or(false);
+    let detail = format!("{} 行；overdue={only_overdue}", rows.len());
+    let columns = [
+        ("resident", 10.0),
+        ("grid", 38.0),
+        ("care_team", 16.0),
+        ("every_days", 9.0),
+        ("last_visit_on", 12.0),
+        ("next_due", 12.0),
+        ("days_overdue", 9.0),
+    ];
+    req.send(what, detail, &columns, rows).await
 }
 
 /// Overdue count of one grid.
@@ -238,18 +293,46 @@ async fn overdue(
     auth: AuthUser,
     Query(params): Query<SickbedParams>,
 ) -> Result<Json<Vec<OverdueView>>, WebError> {
+    Ok(Json(overdue_views(&state, &auth, &params).await?))
+}
+
+/// The per-grid counts the overdue list and its export show.
+async fn overdue_views(
+    state: &AppState,
+    auth: &AuthUser,
+    params: &SickbedParams,
+) -> Result<Vec<OverdueView>, WebError> {
     let under = params.under.as_deref().map(parse_id).transpose()?;
-    let rows = care::sickbeds(&state, &auth, under).await?;
-    Ok(Json(
-        care::overdue_per_grid(&rows)
-            .into_iter()
-            .map(|(grid, (sickbeds, overdue))| OverdueView {
-                grid_id: grid.to_string(),
-                sickbeds,
-                overdue,
-            })
-            .collect(),
-    ))
+    let rows = care::sickbeds(state, auth, under).await?;
+    Ok(care::overdue_per_grid(&rows)
+        .into_iter()
+        .map(|(grid, (sickbeds, overdue))| OverdueView {
+            grid_id: grid.to_string(),
+            sickbeds,
+            overdue,
+        })
+        .collect())
+}
+
+/// The per-grid overdue counts as xlsx (`/sickbeds/overdue.xlsx`) or CSV (`….csv`), with
+/// the same `under` as the list; audited as `export.sickbeds_overdue`.
+#[utoipa::path(get, path = "/api/v1/sickbeds/overdue.xlsx", tag = "care", params(SickbedParams), security(("bearer" = [])),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn overdue_export(req: ExportRequest<SickbedParams>) -> Result<Response, WebError> {
+    let rows: Vec<Vec<String>> = overdue_views(&req.state, &req.auth, &req.params)
+        .await?
+        .into_iter()
+        .map(|v| vec![v.grid_id, v.sickbeds.to_string(), v.overdue.to_string()])
+        .collect();
+    let what = Exported {
+        file_stem: "sickbeds-overdue",
+        action: "export.sickbeds_overdue",
+        target: node_target(req.params.under.as_deref()),
+        locale_prefix: "export.overdue",
+    };
+    let detail = format!("{} 行", rows.len());
+    let columns = [("grid", 38.0), ("sickbeds", 9.0), ("overdue", 9.0)];
+    req.send(what, detail, &columns, rows).await
 }
 
 /// A sickbed visit to record.

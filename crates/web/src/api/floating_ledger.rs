@@ -1,8 +1,8 @@
 //! Excel in and out of the floating-population ledger (流动人口信息登记台账): import (with a
 //! dry run) that registers the residents and their moves in one transaction, the blank
-//! template, and an export of the floating list in the same columns, masked for the caller's
-//! role. The upload, the target check and the report are the resident ledger's
-//! ([`super::ledger`]).
+//! template, and an export of the floating list in the same columns (xlsx or CSV), masked
+//! for the caller's role. The upload, the target check and the report are the resident
+//! ledger's ([`super::ledger`]).
 
 use std::collections::HashMap;
 
@@ -16,16 +16,19 @@ use mulin_domain::movement::Direction;
 use mulin_domain::policy::Action;
 use mulin_domain::tree::NodePath;
 use mulin_ledger::floating::{parse_floating_workbook, plan_floating, FloatingExportRow, Recorder};
-use mulin_storage::{MovementRecord, NodeRecord, StoreError};
+use mulin_storage::{MovementRecord, NodeRecord, ResidentRecord, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::export::{deliver, node_target, Export, ExportFormat};
 use super::ledger::{
-    attachment, file_problem, import_batch, import_target, plan_export, read_file_field, rejected,
-    ExportPlan, ImportParams, ImportReport, ImportUpload, MAX_IMPORT_BYTES, XLSX,
+    attachment, import_batch, import_target, plan_export, read_file_field, rejected, ExportPlan,
+    ImportParams, ImportProblem, ImportReport, ImportUpload, LedgerUpload, MAX_IMPORT_BYTES, XLSX,
 };
-use crate::auth::AuthUser;
+use crate::auth::{ApiLang, AuthUser};
 use crate::error::{ErrorBody, WebError};
+use crate::i18n::Tr;
+use crate::import_jobs::{ImportTracker, Phase};
 use crate::views::ledger_row;
 use crate::{floating, AppState};
 
@@ -38,12 +41,13 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/imports/floating/template.xlsx", get(template))
         .route("/floating.xlsx", get(export_xlsx))
+        .route("/floating.csv", get(export_csv))
 }
 
 /// The floating ledger part of the OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(import_floating, template, export_xlsx),
+    paths(import_floating, template, export_xlsx, export_csv),
     components(schemas(FloatingImportReport)),
     tags((name = "floating-ledger", description = "Excel in and out of the floating-population ledger (流动人口信息登记台账)"))
 )]
@@ -71,44 +75,60 @@ pub struct FloatingImportReport {
 async fn import_floating(
     State(state): State<AppState>,
     auth: AuthUser,
+    ApiLang(lang): ApiLang,
     Query(params): Query<ImportParams>,
     multipart: Multipart,
 ) -> Result<Response, WebError> {
+    let tr = Tr::new(lang);
     let dry_run = params.dry_run.unwrap_or(false);
     let under = import_target(&state, &auth, &params.under).await?;
-    let (file_name, bytes) = match read_file_field(multipart, dry_run).await {
+    let upload = match read_file_field(&tr, multipart, dry_run).await {
         Ok(upload) => upload,
         Err(response) => return Ok(response),
     };
-    let (status, report) =
-        import_floating_file(&state, &auth, &under, &file_name, bytes, dry_run).await?;
+    let (status, report) = import_floating_file(
+        &state,
+        &auth,
+        &under,
+        upload,
+        &ImportTracker::default(),
+        &tr,
+    )
+    .await?;
     Ok(rejected(status, report))
 }
 
-/// Checks a floating ledger file and, unless `dry_run`, writes it (all rows or none), for
-/// the API and the import page alike. The status is 200 or, with the problems listed, 422.
+/// Checks a floating ledger file and, unless `upload.dry_run`, writes it (all rows or none),
+/// for the API and the import page alike, telling `tracker` how far it is and wording
+/// problems by `tr`. The status is 200 or, with the problems listed, 422.
 pub async fn import_floating_file(
     state: &AppState,
     auth: &AuthUser,
     under: &NodeRecord,
-    file_name: &str,
-    bytes: Vec<u8>,
-    dry_run: bool,
+    upload: LedgerUpload,
+    tracker: &ImportTracker,
+    tr: &Tr,
 ) -> Result<(StatusCode, FloatingImportReport), WebError> {
+    let LedgerUpload {
+        file_name,
+        bytes,
+        dry_run,
+    } = upload;
     let today = state.clock.today();
+    tracker.enter(Phase::Checking, 0);
     let parsed = tokio::task::spawn_blocking(move || parse_floating_workbook(&bytes, today))
         .await
         .map_err(|err| WebError::Internal(Box::new(err)))?;
-    let failed = |rows, errors| FloatingImportReport {
-        report: ImportReport::failed(rows, dry_run, errors),
-        moves: 0,
-    };
+    let failed = |report| FloatingImportReport { report, moves: 0 };
     let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(err) => {
             return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                failed(0, vec![file_problem(err.to_string())]),
+                failed(ImportReport::failed_with(
+                    dry_run,
+                    ImportProblem::unreadable(tr, &err),
+                )),
             ))
         }
     };
@@ -118,12 +138,18 @@ pub async fn import_floating_file(
         by: auth.user.id,
         at: state.clock.now(),
     };
+    tracker.enter(Phase::Resolving, 0);
     let planned = plan_floating(state.store.as_ref(), under, parsed, &allowed, recorder).await?;
     let plan = planned.plan;
     if !plan.problems.is_empty() {
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            failed(plan.n_rows, plan.problems),
+            failed(ImportReport::with_problems(
+                tr,
+                plan.n_rows,
+                dry_run,
+                &plan.problems,
+            )),
         ));
     }
     if !dry_run {
@@ -138,15 +164,18 @@ pub async fn import_floating_file(
         );
         let mut batch = import_batch(state, auth, &under.path, &plan, detail);
         batch.audit.action = "floating.import".to_owned();
+        tracker.enter(Phase::Writing, plan.residents.len());
         state
             .store
-            .apply_floating_import(&batch, &planned.movements)
+            .apply_floating_import(&batch, &planned.movements, &|n_written| {
+                tracker.advance(n_written)
+            })
             .await
             .map_err(|err| match err {
                 // A move of one of these residents landed after the plan read the history.
-                StoreError::Conflict(_) => WebError::Conflict(
-                    "导入期间有居民的迁入迁出记录发生变化，请重新导入".to_owned(),
-                ),
+                StoreError::Conflict(_) => {
+                    WebError::Conflict(tr.get("ledger.error.moves_changed").to_owned())
+                }
                 other => other.into(),
             })?;
     }
@@ -199,13 +228,21 @@ async fn export_xlsx(
     auth: AuthUser,
     Query(params): Query<FloatingExportParams>,
 ) -> Result<Response, WebError> {
-    let rows = export_rows(&state, &auth, &params).await?;
-    let bytes =
-        tokio::task::spawn_blocking(move || mulin_ledger::floating::write_floating_xlsx(&rows))
-            .await
-            .map_err(|err| WebError::Internal(Box::new(err)))?
-            .map_err(|err| WebError::Internal(Box::new(err)))?;
-    Ok(attachment(XLSX, "floating.xlsx", bytes))
+    let export = floating_export(&state, &auth, &params).await?;
+    deliver(&state, &auth, ExportFormat::Xlsx, export).await
+}
+
+/// The floating list as CSV (UTF-8 with BOM, the import's columns): each resident's latest
+/// stay, masked unless `reveal`.
+#[utoipa::path(get, path = "/api/v1/floating.csv", tag = "floating-ledger", params(FloatingExportParams), security(("bearer" = [])),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn export_csv(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(params): Query<FloatingExportParams>,
+) -> Result<Response, WebError> {
+    let export = floating_export(&state, &auth, &params).await?;
+    deliver(&state, &auth, ExportFormat::Csv, export).await
 }
 
 /// The latest stay of one history (oldest first): the last move in, and the move out after
@@ -225,12 +262,13 @@ fn last_stay(history: &[MovementRecord]) -> (Option<&MovementRecord>, Option<&Mo
     }
 }
 
-/// The stays an export writes, after the policy and the audit.
-async fn export_rows(
+/// The floating export: each listed resident's latest stay under the policy, as a ledger
+/// table.
+async fn floating_export(
     state: &AppState,
     auth: &AuthUser,
     params: &FloatingExportParams,
-) -> Result<Vec<FloatingExportRow>, WebError> {
+) -> Result<Export, WebError> {
     let under: Option<NodeId> = params
         .under
         .as_deref()
@@ -243,17 +281,23 @@ async fn export_rows(
     for m in state.store.movements_of(district, &ids).await? {
         histories.entry(m.resident).or_default().push(m);
     }
-    let mut residents = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let resident = state.store.resident(district, *id).await?;
-        // The list reads the moves' places; the record says where the person lives now.
-        if auth
-            .principal
-            .allows(Action::ViewResidents, &resident.household)
-        {
-            residents.push(resident);
-        }
-    }
+    let mut by_id: HashMap<ResidentId, ResidentRecord> = state
+        .store
+        .residents_by_ids(district, &ids)
+        .await?
+        .into_iter()
+        .map(|resident| (resident.id, resident))
+        .collect();
+    // In the list's order (most recent move first). The list reads the moves' places; the
+    // record says where the person lives now, which decides whether the caller sees them.
+    let residents: Vec<ResidentRecord> = ids
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .filter(|resident| {
+            auth.principal
+                .allows(Action::ViewResidents, &resident.household)
+        })
+        .collect();
     let ExportPlan {
         names,
         action,
@@ -267,17 +311,8 @@ async fn export_rows(
         "floating",
     )
     .await?;
-    let target = under.map(|id| id.to_string()).unwrap_or_default();
-    state
-        .audit(
-            auth,
-            &action,
-            ("node", &target),
-            &format!("{} 行", residents.len()),
-        )
-        .await?;
     let today = state.clock.today();
-    Ok(residents
+    let rows: Vec<FloatingExportRow> = residents
         .iter()
         .map(|resident| {
             let history = histories
@@ -294,5 +329,12 @@ async fn export_rows(
                 extra: resident.extra.clone(),
             }
         })
-        .collect())
+        .collect();
+    Ok(Export {
+        file_stem: "floating",
+        action,
+        target: node_target(under),
+        detail: format!("{} 行", residents.len()),
+        table: mulin_ledger::floating::floating_table(&rows),
+    })
 }

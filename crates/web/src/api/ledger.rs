@@ -11,22 +11,23 @@ use axum::{Json, Router};
 use mulin_domain::ids::NodeId;
 use mulin_domain::policy::Action;
 use mulin_domain::tree::{NodeKind, NodePath};
-use mulin_ledger::{parse_workbook, plan_import, ImportPlan, Problem};
+use mulin_ledger::{parse_workbook, plan_import, ImportPlan, LedgerError, Problem};
 use mulin_storage::{AuditEntry, ImportBatch, NodeRecord, ResidentQuery, ResidentRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::access;
-use crate::auth::AuthUser;
+use super::export::{deliver, node_target, Export, ExportFormat, MAX_EXPORT_ROWS};
+use crate::auth::{ApiLang, AuthUser};
 use crate::error::{ErrorBody, WebError};
+use crate::i18n::Tr;
 use crate::import_jobs::{ImportTracker, Phase};
+use crate::ledger_text::{ledger_error_message, problem_message};
 use crate::views::{ledger_row, Disclosure};
 use crate::AppState;
+use crate::{access, care};
 
 /// The largest ledger file accepted (a 100,000-row ledger is about 6 MB).
 pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
-/// The most rows one export writes.
-const MAX_EXPORT_ROWS: usize = 200_000;
 
 /// The ledger's routes (mounted at `/api/v1`).
 pub fn routes() -> Router<AppState> {
@@ -74,8 +75,53 @@ pub struct ImportProblem {
     pub row: u32,
     /// The column's header as the file writes it.
     pub column: String,
-    /// Why, in Chinese.
+    /// Why, in Chinese (English when the request's language is English).
     pub message: String,
+    /// A stable code for the kind of problem (`id_number_stored_as_number`, `bad_date`,
+    /// `unknown_compound`, `no_header` …).
+    pub code: String,
+}
+
+impl ImportProblem {
+    /// A problem of a row, worded by `tr`.
+    pub fn of(tr: &Tr, problem: &Problem) -> ImportProblem {
+        ImportProblem {
+            row: problem.row,
+            column: problem.column.clone(),
+            message: problem_message(tr, problem),
+            code: problem.kind.code().to_owned(),
+        }
+    }
+
+    /// A problem of the file as a whole: `code` and its text in `tr`'s language
+    /// (`ledger.error.<code>`).
+    pub fn whole_file(tr: &Tr, code: &str) -> ImportProblem {
+        ImportProblem::file(code, tr.code("ledger.error", code))
+    }
+
+    /// A workbook that cannot be read at all, worded by `tr`.
+    pub fn unreadable(tr: &Tr, err: &LedgerError) -> ImportProblem {
+        ImportProblem::file(err.code(), ledger_error_message(tr, err))
+    }
+
+    fn file(code: &str, message: String) -> ImportProblem {
+        ImportProblem {
+            row: 0,
+            column: String::new(),
+            message,
+            code: code.to_owned(),
+        }
+    }
+}
+
+/// An uploaded ledger file, and whether only to check it.
+pub struct LedgerUpload {
+    /// The file's name (for the audit record).
+    pub file_name: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// `true` checks the file and writes nothing.
+    pub dry_run: bool,
 }
 
 /// What an import found and did.
@@ -101,37 +147,32 @@ pub struct ImportReport {
 
 impl ImportReport {
     /// A report of a file that could not be imported for one reason.
-    pub fn failed_with(dry_run: bool, message: String) -> ImportReport {
-        ImportReport::failed(0, dry_run, vec![file_problem(message)])
+    pub fn failed_with(dry_run: bool, problem: ImportProblem) -> ImportReport {
+        ImportReport::failed(0, dry_run, vec![problem])
     }
 
-    pub(crate) fn failed(rows: usize, dry_run: bool, errors: Vec<Problem>) -> ImportReport {
+    /// A report of `rows` data rows with these problems, worded by `tr`.
+    pub(crate) fn with_problems(
+        tr: &Tr,
+        rows: usize,
+        dry_run: bool,
+        problems: &[Problem],
+    ) -> ImportReport {
+        let errors = problems.iter().map(|p| ImportProblem::of(tr, p)).collect();
+        ImportReport::failed(rows, dry_run, errors)
+    }
+
+    fn failed(rows: usize, dry_run: bool, errors: Vec<ImportProblem>) -> ImportReport {
         ImportReport {
             ok: false,
             rows,
-            errors: errors.into_iter().map(problem_view).collect(),
+            errors,
             dry_run,
             created: 0,
             updated: 0,
             unchanged: 0,
             new_places: 0,
         }
-    }
-}
-
-fn problem_view(problem: Problem) -> ImportProblem {
-    ImportProblem {
-        row: problem.row,
-        column: problem.column,
-        message: problem.message,
-    }
-}
-
-pub(crate) fn file_problem(message: String) -> Problem {
-    Problem {
-        row: 0,
-        column: String::new(),
-        message,
     }
 }
 
@@ -149,12 +190,14 @@ pub(crate) fn rejected(status: StatusCode, report: impl Serialize) -> Response {
 async fn import_residents(
     State(state): State<AppState>,
     auth: AuthUser,
+    ApiLang(lang): ApiLang,
     Query(params): Query<ImportParams>,
     multipart: Multipart,
 ) -> Result<Response, WebError> {
+    let tr = Tr::new(lang);
     let dry_run = params.dry_run.unwrap_or(false);
     let under = import_target(&state, &auth, &params.under).await?;
-    let (file_name, bytes) = match read_file_field(multipart, dry_run).await {
+    let upload = match read_file_field(&tr, multipart, dry_run).await {
         Ok(upload) => upload,
         Err(response) => return Ok(response),
     };
@@ -162,10 +205,9 @@ async fn import_residents(
         &state,
         &auth,
         &under,
-        &file_name,
-        bytes,
-        dry_run,
+        upload,
         &ImportTracker::default(),
+        &tr,
     )
     .await?;
     Ok(if status == StatusCode::OK {
@@ -176,17 +218,18 @@ async fn import_residents(
 }
 
 /// The multipart field `file` (its name and bytes), or the answer that says why there is
-/// none.
+/// none (in `tr`'s language).
 pub(crate) async fn read_file_field(
+    tr: &Tr,
     mut multipart: Multipart,
     dry_run: bool,
-) -> Result<(String, Vec<u8>), Response> {
+) -> Result<LedgerUpload, Response> {
     let mut upload: Option<(String, Vec<u8>)> = None;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(err) => return Err(upload_error(err.status(), dry_run)),
+            Err(err) => return Err(upload_error(tr, err.status(), dry_run)),
         };
         if field.name() != Some("file") {
             continue;
@@ -194,20 +237,19 @@ pub(crate) async fn read_file_field(
         let file_name = field.file_name().unwrap_or("").to_owned();
         match field.bytes().await {
             Ok(bytes) => upload = Some((file_name, bytes.to_vec())),
-            Err(err) => return Err(upload_error(err.status(), dry_run)),
+            Err(err) => return Err(upload_error(tr, err.status(), dry_run)),
         }
     }
-    upload.ok_or_else(|| {
+    let (file_name, bytes) = upload.ok_or_else(|| {
         rejected(
             StatusCode::UNPROCESSABLE_ENTITY,
-            ImportReport::failed(
-                0,
-                dry_run,
-                vec![file_problem(
-                    "请选择要导入的 Excel 文件（表单字段 file）".to_owned(),
-                )],
-            ),
+            ImportReport::failed_with(dry_run, ImportProblem::whole_file(tr, "no_file")),
         )
+    })?;
+    Ok(LedgerUpload {
+        file_name,
+        bytes,
+        dry_run,
     })
 }
 
@@ -235,18 +277,22 @@ pub async fn import_target(
     Ok(under)
 }
 
-/// Checks a ledger file and, unless `dry_run`, writes it (all rows or none), for the API
-/// and the import page alike, telling `tracker` how far it is. The status is 200 or, with
-/// the problems listed, 422.
+/// Checks a ledger file and, unless `upload.dry_run`, writes it (all rows or none), for the
+/// API and the import page alike, telling `tracker` how far it is and wording problems by
+/// `tr`. The status is 200 or, with the problems listed, 422.
 pub async fn import_file(
     state: &AppState,
     auth: &AuthUser,
     under: &NodeRecord,
-    file_name: &str,
-    bytes: Vec<u8>,
-    dry_run: bool,
+    upload: LedgerUpload,
     tracker: &ImportTracker,
+    tr: &Tr,
 ) -> Result<(StatusCode, ImportReport), WebError> {
+    let LedgerUpload {
+        file_name,
+        bytes,
+        dry_run,
+    } = upload;
     tracker.enter(Phase::Checking, 0);
     let parsed = tokio::task::spawn_blocking(move || parse_workbook(&bytes))
         .await
@@ -256,7 +302,7 @@ pub async fn import_file(
         Err(err) => {
             return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                ImportReport::failed(0, dry_run, vec![file_problem(err.to_string())]),
+                ImportReport::failed_with(dry_run, ImportProblem::unreadable(tr, &err)),
             ))
         }
     };
@@ -267,7 +313,7 @@ pub async fn import_file(
     if !plan.problems.is_empty() {
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            ImportReport::failed(plan.n_rows, dry_run, plan.problems),
+            ImportReport::with_problems(tr, plan.n_rows, dry_run, &plan.problems),
         ));
     }
     if !dry_run {
@@ -303,22 +349,19 @@ pub async fn import_file(
     ))
 }
 
-fn upload_error(status: StatusCode, dry_run: bool) -> Response {
-    let (status, message) = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        (
-            status,
-            format!(
-                "文件超过 {} MB，请分成几个文件导入",
-                MAX_IMPORT_BYTES / 1024 / 1024
-            ),
-        )
+fn upload_error(tr: &Tr, status: StatusCode, dry_run: bool) -> Response {
+    let (status, problem) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        let mut problem = ImportProblem::whole_file(tr, "too_large");
+        let mb = (MAX_IMPORT_BYTES / 1024 / 1024).to_string();
+        problem.message = tr.fill(&problem.message, &[("mb", &mb)]);
+        (status, problem)
     } else {
-        (StatusCode::BAD_REQUEST, "上传的表单无法读取".to_owned())
+        (
+            StatusCode::BAD_REQUEST,
+            ImportProblem::whole_file(tr, "unreadable_form"),
+        )
     };
-    rejected(
-        status,
-        ImportReport::failed(0, dry_run, vec![file_problem(message)]),
-    )
+    rejected(status, ImportReport::failed_with(dry_run, problem))
 }
 
 /// The batch an import writes, with its audit record.
@@ -380,6 +423,10 @@ pub struct ExportParams {
     pub under: Option<String>,
     /// Name, part of an address, or the last 4+ digits of an ID number.
     pub q: Option<String>,
+    /// Only the members of this special group (`elderly` — 65 or over today, derived from
+    /// the birth date —, `empty_nest`, `living_alone`, `dibao`, `shidu`, `disabled`,
+    /// `left_behind_child`): the group's list as a ledger. `q` is not applied then.
+    pub group: Option<String>,
     /// `true` for full ID numbers and phones: only for roles that may reveal them, for every
     /// resident exported; audited.
     pub reveal: Option<bool>,
@@ -428,12 +475,12 @@ pub(crate) async fn plan_export(
     })
 }
 
-/// The residents an export writes, as ledger rows, after the policy and the audit.
-async fn export_rows(
+/// The residents export: the list's rows under the policy, as a ledger table.
+async fn resident_export(
     state: &AppState,
     auth: &AuthUser,
     params: &ExportParams,
-) -> Result<Vec<mulin_ledger::ExportRow>, WebError> {
+) -> Result<Export, WebError> {
     let under: Option<NodeId> = params
         .under
         .as_deref()
@@ -446,7 +493,10 @@ async fn export_rows(
         per_page: 200,
     };
     loop {
-        let page = access::search_residents(state, auth, under, &query).await?;
+        let page = match params.group.as_deref() {
+            Some(group) => care::group_members(state, auth, under, group, query.page).await?,
+            None => access::search_residents(state, auth, under, &query).await?,
+        };
         residents.extend(page.items);
         if !page.has_more || residents.len() >= MAX_EXPORT_ROWS {
             break;
@@ -466,20 +516,26 @@ async fn export_rows(
         "resident",
     )
     .await?;
-    let detail = format!(
-        "{} 行；q={}",
-        residents.len(),
-        params.q.as_deref().unwrap_or("")
-    );
-    let target = under.map(|id| id.to_string()).unwrap_or_default();
-    state
-        .audit(auth, &action, ("node", &target), &detail)
-        .await?;
+    let detail = match params.group.as_deref() {
+        Some(group) => format!("{} 行；group={group}", residents.len()),
+        None => format!(
+            "{} 行；q={}",
+            residents.len(),
+            params.q.as_deref().unwrap_or("")
+        ),
+    };
     let today = state.clock.today();
-    Ok(residents
+    let rows: Vec<mulin_ledger::ExportRow> = residents
         .iter()
         .map(|resident| ledger_row(resident, &names, today, disclosure))
-        .collect())
+        .collect();
+    Ok(Export {
+        file_stem: "residents",
+        action,
+        target: node_target(under),
+        detail,
+        table: mulin_ledger::resident_table(&rows),
+    })
 }
 
 /// The residents list as an xlsx ledger (the import's columns), masked unless `reveal`.
@@ -490,12 +546,8 @@ async fn export_xlsx(
     auth: AuthUser,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, WebError> {
-    let rows = export_rows(&state, &auth, &params).await?;
-    let bytes = tokio::task::spawn_blocking(move || mulin_ledger::write_xlsx(&rows))
-        .await
-        .map_err(|err| WebError::Internal(Box::new(err)))?
-        .map_err(|err| WebError::Internal(Box::new(err)))?;
-    Ok(attachment(XLSX, "residents.xlsx", bytes))
+    let export = resident_export(&state, &auth, &params).await?;
+    deliver(&state, &auth, ExportFormat::Xlsx, export).await
 }
 
 /// The residents list as CSV (UTF-8 with BOM), masked unless `reveal`.
@@ -506,11 +558,6 @@ async fn export_csv(
     auth: AuthUser,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, WebError> {
-    let rows = export_rows(&state, &auth, &params).await?;
-    let text = mulin_ledger::write_csv(&rows);
-    Ok(attachment(
-        "text/csv; charset=utf-8",
-        "residents.csv",
-        text.into_bytes(),
-    ))
+    let export = resident_export(&state, &auth, &params).await?;
+    deliver(&state, &auth, ExportFormat::Csv, export).await
 }

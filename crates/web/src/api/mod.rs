@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 pub mod audit;
+mod export;
 pub mod floating_ledger;
 pub mod ledger;
 

@@ -2,6 +2,7 @@
 //! household counts and 5–15 warnings, and replacing one post's linked households.
 
 use axum::extract::{Path, State};
+use axum::response::Response;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use mulin_domain::ids::{NodeId, PostId};
@@ -9,6 +10,7 @@ use mulin_domain::org::{LinkLoad, LINKED_HOUSEHOLDS};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
+use super::export::{ExportRequest, Exported};
 use crate::auth::AuthUser;
 use crate::error::{ErrorBody, WebError};
 use crate::reps;
@@ -18,13 +20,21 @@ use crate::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/communities/{id}/representatives", get(representatives))
+        .route(
+            "/communities/{id}/representatives.xlsx",
+            get(representatives_export),
+        )
+        .route(
+            "/communities/{id}/representatives.csv",
+            get(representatives_export),
+        )
         .route("/posts/{id}/households", put(put_households))
 }
 
 /// The representatives endpoints' part of the OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(representatives, put_households),
+    paths(representatives, representatives_export, put_households),
     components(schemas(Representatives, RepPostView, PostHouseholds, PostHouseholdsView)),
     tags((name = "representatives", description = "Representatives and building captains and the 5–15 households each looks after"))
 )]
@@ -101,9 +111,18 @@ async fn representatives(
     auth: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Representatives>, WebError> {
+    Ok(Json(overview(&state, &auth, &id).await?))
+}
+
+/// The overview the list and its export show.
+async fn overview(
+    state: &AppState,
+    auth: &AuthUser,
+    id: &str,
+) -> Result<Representatives, WebError> {
     let id: NodeId = id.parse().map_err(|_| WebError::NotFound)?;
-    let o = reps::overview(&state, &auth, id).await?;
-    Ok(Json(Representatives {
+    let o = reps::overview(state, auth, id).await?;
+    Ok(Representatives {
         community_id: id.to_string(),
         community: o.community.name.clone(),
         min_households: *LINKED_HOUSEHOLDS.start(),
@@ -123,7 +142,54 @@ async fn representatives(
             .collect(),
         households: o.households.len(),
         unlinked_households: o.unlinked.len(),
-    }))
+    })
+}
+
+/// No options: the export is the whole community's list.
+#[derive(Deserialize)]
+pub struct NoParams {}
+
+/// A community's posts as xlsx (`…/representatives.xlsx`) or CSV (`….csv`): holder, kind,
+/// place, linked households and the 5–15 warning, as the list shows them, for the same
+/// callers; audited as `export.representatives`.
+#[utoipa::path(get, path = "/api/v1/communities/{id}/representatives.xlsx", tag = "representatives", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Community id")),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn representatives_export(
+    Path(id): Path<String>,
+    req: ExportRequest<NoParams>,
+) -> Result<Response, WebError> {
+    let list = overview(&req.state, &req.auth, &id).await?;
+    let rows: Vec<Vec<String>> = list
+        .posts
+        .into_iter()
+        .map(|p| {
+            vec![
+                p.holder_name,
+                req.tr.code("post", &p.kind),
+                p.node_name,
+                p.households.to_string(),
+                p.warning
+                    .map(|w| req.tr.code("reps.load", &w))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let what = Exported {
+        file_stem: "representatives",
+        action: "export.representatives",
+        target: ("node", list.community_id),
+        locale_prefix: "export.reps",
+    };
+    let detail = format!("{} 行；未联系户 {}", rows.len(), list.unlinked_households);
+    let columns = [
+        ("holder", 10.0),
+        ("kind", 12.0),
+        ("node", 16.0),
+        ("households", 9.0),
+        ("warning", 12.0),
+    ];
+    req.send(what, detail, &columns, rows).await
 }
 
 /// Replaces the households a representative or building captain links; every household

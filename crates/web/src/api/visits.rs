@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -12,6 +13,7 @@ use mulin_storage::{LonLat, MovementRecord, VisitRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::export::{china_time, node_target, ExportRequest, Exported, MAX_EXPORT_ROWS};
 use super::parse_id;
 use crate::auth::AuthUser;
 use crate::error::{ErrorBody, WebError};
@@ -22,7 +24,11 @@ use crate::{floating, AppState};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/visits", post(create).get(list))
+        .route("/visits.xlsx", get(list_export))
+        .route("/visits.csv", get(list_export))
         .route("/visits/coverage", get(coverage))
+        .route("/visits/coverage.xlsx", get(coverage_export))
+        .route("/visits/coverage.csv", get(coverage_export))
         .route("/visits/{id}", get(one))
         .route("/visits/{id}/request", post(to_request))
         .route("/floating", get(floating_list))
@@ -36,7 +42,7 @@ pub fn routes() -> Router<AppState> {
 /// The visit part of the OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(create, list, one, to_request, coverage, floating_list, dynamics, move_create, move_list),
+    paths(list_export, coverage_export, create, list, one, to_request, coverage, floating_list, dynamics, move_create, move_list),
     components(schemas(CreateVisit, UpdateBody, VisitView, VisitPage, VisitRequest, CoverageView, MovementBody, MovementView, MonthView)),
     tags((name = "visits", description = "Home visits and patrols (走访, 巡查) and their coverage; the floating population (流动人口). No check-in, online-time ranking, GPS track or photo quota exists.")),
 )]
@@ -212,6 +218,59 @@ async fn list(
     }))
 }
 
+/// The visit list as xlsx (`/visits.xlsx`) or CSV (`/visits.csv`): every visit the list
+/// would show with the same `under` and `mine`, newest first, headers in the caller's
+/// language; audited as `export.visits`.
+#[utoipa::path(get, path = "/api/v1/visits.xlsx", tag = "visits", params(VisitParams), security(("bearer" = [])),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_export(req: ExportRequest<VisitParams>) -> Result<Response, WebError> {
+    let under = req.params.under.as_deref().map(parse_id).transpose()?;
+    let mine = req.params.mine.unwrap_or(false);
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut page = 1;
+    loop {
+        let visits = visits::list(&req.state, &req.auth, under, mine, page, 200).await?;
+        rows.extend(visits.items.iter().map(|v| {
+            vec![
+                china_time(v.visited_at),
+                req.tr.code("visit_kind", v.kind.as_str()),
+                v.grid.id().to_string(),
+                v.visitor_name.clone(),
+                v.minutes.to_string(),
+                v.households
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                v.findings.clone(),
+                v.request.map(|id| id.to_string()).unwrap_or_default(),
+            ]
+        }));
+        if !visits.has_more || rows.len() >= MAX_EXPORT_ROWS {
+            break;
+        }
+        page += 1;
+    }
+    let what = Exported {
+        file_stem: "visits",
+        action: "export.visits",
+        target: node_target(under),
+        locale_prefix: "export.visits",
+    };
+    let detail = format!("{} 行；mine={mine}", rows.len());
+    let columns = [
+        ("visited_at", 17.0),
+        ("kind", 9.0),
+        ("grid", 38.0),
+        ("visitor", 10.0),
+        ("minutes", 9.0),
+        ("households", 38.0),
+        ("findings", 40.0),
+        ("request", 38.0),
+    ];
+    req.send(what, detail, &columns, rows).await
+}
+
 /// One visit.
 #[utoipa::path(get, path = "/api/v1/visits/{id}", tag = "visits", params(("id" = String, Path, description = "Visit id")), security(("bearer" = [])),
     responses((status = 200, body = VisitView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -299,25 +358,78 @@ async fn coverage(
     auth: AuthUser,
     Query(params): Query<CoverageParams>,
 ) -> Result<Json<Vec<CoverageView>>, WebError> {
+    Ok(Json(coverage_views(&state, &auth, &params).await?))
+}
+
+/// The coverage rows the list and its export show.
+async fn coverage_views(
+    state: &AppState,
+    auth: &AuthUser,
+    params: &CoverageParams,
+) -> Result<Vec<CoverageView>, WebError> {
     let under = params.under.as_deref().map(parse_id).transpose()?;
     let window = CoverageWindow::new(params.days.unwrap_or(DEFAULT_COVERAGE_DAYS))
         .map_err(|_| WebError::Invalid("visit.error.window"))?;
-    let rows = visits::coverage(&state, &auth, under, window).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|r| CoverageView {
-                grid_id: r.grid.path.id().to_string(),
-                grid_name: r.grid.name,
-                households: r.households,
-                not_visited: r.not_visited,
-                visits: r.visits,
-                visit_minutes: r.visit_minutes,
-                workers: r.workers,
-                working_minutes: r.working_minutes,
-                visiting_share: r.share,
-            })
-            .collect(),
-    ))
+    let rows = visits::coverage(state, auth, under, window).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| CoverageView {
+            grid_id: r.grid.path.id().to_string(),
+            grid_name: r.grid.name,
+            households: r.households,
+            not_visited: r.not_visited,
+            visits: r.visits,
+            visit_minutes: r.visit_minutes,
+            workers: r.workers,
+            working_minutes: r.working_minutes,
+            visiting_share: r.share,
+        })
+        .collect())
+}
+
+/// Coverage per grid as xlsx (`/visits/coverage.xlsx`) or CSV (`….csv`), with the same
+/// `under` and `days` as the list; the share as a percentage; audited as
+/// `export.visit_coverage`.
+#[utoipa::path(get, path = "/api/v1/visits/coverage.xlsx", tag = "visits", params(CoverageParams), security(("bearer" = [])),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn coverage_export(req: ExportRequest<CoverageParams>) -> Result<Response, WebError> {
+    let views = coverage_views(&req.state, &req.auth, &req.params).await?;
+    let rows: Vec<Vec<String>> = views
+        .into_iter()
+        .map(|v| {
+            vec![
+                v.grid_name,
+                v.households.to_string(),
+                v.not_visited.to_string(),
+                v.visits.to_string(),
+                v.visit_minutes.to_string(),
+                v.workers.to_string(),
+                v.working_minutes.to_string(),
+                v.visiting_share
+                    .map(|share| format!("{:.0}%", share * 100.0))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let what = Exported {
+        file_stem: "visit-coverage",
+        action: "export.visit_coverage",
+        target: node_target(req.params.under.as_deref()),
+        locale_prefix: "export.coverage",
+    };
+    let days = req.params.days.unwrap_or(DEFAULT_COVERAGE_DAYS);
+    let detail = format!("{} 行；days={days}", rows.len());
+    let columns = [
+        ("grid", 16.0),
+        ("households", 9.0),
+        ("not_visited", 12.0),
+        ("visits", 9.0),
+        ("visit_minutes", 12.0),
+        ("workers", 9.0),
+        ("working_minutes", 12.0),
+        ("share", 9.0),
+    ];
+    req.send(what, detail, &columns, rows).await
 }
 
 /// A move to record.

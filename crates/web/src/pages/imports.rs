@@ -1,9 +1,10 @@
-//! The import page: upload a resident ledger or a floating-population ledger, check it (a dry run that lists every problem
-//! by Excel row and column, in Chinese), then import it, all rows or none. The work is the
-//! API's (`api::ledger::import_file`, `api::floating_ledger::import_floating_file`). With
-//! htmx a resident-ledger upload starts a job (`import_jobs`) and the page polls its progress
-//! (phase, residents written of the total) until the report replaces it; a floating-population
-//! ledger, and any upload without JavaScript, is answered with the report.
+//! The import page: upload a resident ledger or a floating-population ledger, check it (a
+//! dry run that lists every problem by Excel row and column, in the user's language), then
+//! import it, all rows or none. The work is the API's (`api::ledger::import_file`,
+//! `api::floating_ledger::import_floating_file`). With htmx an upload of either ledger starts
+//! a job (`import_jobs`) and the page polls its progress (phase, residents written of the
+//! total) until the report replaces it; an upload without JavaScript is answered with the
+//! report.
 
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
@@ -15,11 +16,13 @@ use mulin_domain::policy::Action;
 
 use super::{page, parse_id, render, with_lang, Layout};
 use crate::api::floating_ledger::import_floating_file;
-use crate::api::ledger::{import_file, import_target, ImportReport, MAX_IMPORT_BYTES};
-use crate::auth::{self, PageUser};
+use crate::api::ledger::{
+    import_file, import_target, ImportProblem, ImportReport, LedgerUpload, MAX_IMPORT_BYTES,
+};
+use crate::auth::{self, AuthUser, PageUser};
 use crate::error::{PageError, WebError};
 use crate::i18n::Tr;
-use crate::import_jobs::{ImportTracker, Poll, Progress};
+use crate::import_jobs::{Finished, ImportTracker, Outcome, Poll, Progress};
 use crate::AppState;
 
 /// The import page's routes.
@@ -181,67 +184,99 @@ async fn view_imports_post(
         .map_err(with_lang(lang))?;
     let t = Tr::new(lang);
     let is_htmx = headers.contains_key("hx-request");
-    let floating = upload.kind == "floating";
-    let (report, moves) = match upload.file {
-        Some((file_name, bytes)) if floating => {
-            let (_, report) = import_floating_file(
-                &state,
-                &user.auth,
-                &under,
-                &file_name,
-                bytes,
-                upload.dry_run,
-            )
-            .await
-            .map_err(with_lang(lang))?;
-            (report.report, Some(report.moves))
-        }
-        Some((file_name, bytes)) if is_htmx => {
-            let state_for_job = state.clone();
-            let auth = user.auth.clone();
-            let dry_run = upload.dry_run;
-            let job = state.import_jobs.start(
-                user.auth.user.id,
-                state.clock.now(),
-                move |tracker| async move {
-                    import_file(
-                        &state_for_job,
-                        &auth,
-                        &under,
-                        &file_name,
-                        bytes,
-                        dry_run,
-                        &tracker,
-                    )
-                    .await
-                    .map(|(_, report)| report)
-                },
-            );
-            let progress = ImportTracker::default().get();
-            let partial =
-                render(&ProgressPartial::new(t, job, progress)).map_err(with_lang(lang))?;
-            return Ok((StatusCode::OK, Html(partial)).into_response());
-        }
-        Some((file_name, bytes)) => {
-            let (_, report) = import_file(
-                &state,
-                &user.auth,
-                &under,
-                &file_name,
-                bytes,
-                upload.dry_run,
-                &ImportTracker::default(),
-            )
-            .await
-            .map_err(with_lang(lang))?;
-            (report, None)
-        }
-        None => (
-            ImportReport::failed_with(upload.dry_run, t.get("imports.no_file").to_owned()),
-            None,
-        ),
+    let ledger = if upload.kind == "floating" {
+        Ledger::Floating
+    } else {
+        Ledger::Residents
     };
-    report_response(&state, &user, &uri, is_htmx, report, moves).await
+    let Some((file_name, bytes)) = upload.file else {
+        let report =
+            ImportReport::failed_with(upload.dry_run, ImportProblem::whole_file(&t, "no_file"));
+        return report_response(&state, &user, &uri, is_htmx, report, None).await;
+    };
+    let run = Run {
+        state: state.clone(),
+        auth: user.auth.clone(),
+        under,
+        upload: LedgerUpload {
+            file_name,
+            bytes,
+            dry_run: upload.dry_run,
+        },
+        ledger,
+        t,
+    };
+    if is_htmx {
+        let job = state
+            .import_jobs
+            .start(user.auth.user.id, state.clock.now(), move |tracker| {
+                run.go(tracker)
+            });
+        let progress = ImportTracker::default().get();
+        let partial = render(&ProgressPartial::new(t, job, progress)).map_err(with_lang(lang))?;
+        return Ok((StatusCode::OK, Html(partial)).into_response());
+    }
+    let finished = run
+        .go(std::sync::Arc::new(ImportTracker::default()))
+        .await
+        .map_err(with_lang(lang))?;
+    report_response(
+        &state,
+        &user,
+        &uri,
+        is_htmx,
+        finished.report,
+        finished.moves,
+    )
+    .await
+}
+
+/// Which ledger an upload is.
+#[derive(Clone, Copy)]
+enum Ledger {
+    Residents,
+    Floating,
+}
+
+/// One upload to check or import, owned so it can run as a job.
+struct Run {
+    state: AppState,
+    auth: AuthUser,
+    under: mulin_storage::NodeRecord,
+    upload: LedgerUpload,
+    ledger: Ledger,
+    /// The language of the user who uploaded it: the report is worded in it.
+    t: Tr,
+}
+
+impl Run {
+    async fn go(self, tracker: std::sync::Arc<ImportTracker>) -> Outcome {
+        let Run {
+            state,
+            auth,
+            under,
+            upload,
+            ledger,
+            t,
+        } = self;
+        Ok(match ledger {
+            Ledger::Residents => {
+                let (_, report) = import_file(&state, &auth, &under, upload, &tracker, &t).await?;
+                Finished {
+                    report,
+                    moves: None,
+                }
+            }
+            Ledger::Floating => {
+                let (_, report) =
+                    import_floating_file(&state, &auth, &under, upload, &tracker, &t).await?;
+                Finished {
+                    report: report.report,
+                    moves: Some(report.moves),
+                }
+            }
+        })
+    }
 }
 
 /// The report (with the moves added, for a floating-population ledger), alone for htmx or
@@ -296,8 +331,16 @@ async fn view_import_job_get(
     match state.import_jobs.poll(job, user.auth.user.id) {
         None => Err(with_lang(lang)(WebError::NotFound)),
         Some(Poll::Done(outcome)) => {
-            let report = outcome.map_err(with_lang(lang))?;
-            report_response(&state, &user, &uri, is_htmx, report, None).await
+            let finished = outcome.map_err(with_lang(lang))?;
+            report_response(
+                &state,
+                &user,
+                &uri,
+                is_htmx,
+                finished.report,
+                finished.moves,
+            )
+            .await
         }
         Some(Poll::Running(progress)) => {
             let partial = render(&ProgressPartial::new(Tr::new(lang), job, progress))

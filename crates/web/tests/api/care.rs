@@ -121,17 +121,28 @@ async fn health_records_are_for_the_elderly_and_every_read_is_audited() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// Sets up a sickbed for `resident` visited weekly by 家庭医生一组 from today; its view.
+pub(crate) async fn add_weekly_sickbed(
+    app: &TestApp,
+    token: &str,
+    resident: &str,
+) -> serde_json::Value {
+    let today = app.clock.today();
+    let (status, bed) = app
+        .post(token, "/api/v1/sickbeds",
+              json!({"resident_id": resident, "care_team": "家庭医生一组", "every_days": 7, "starts_on": today.to_string()}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{bed}");
+    bed
+}
+
 #[tokio::test]
 async fn sickbed_visits_fall_overdue_as_the_clock_moves() {
     let app = spawn_app().await;
     let token = app.token("wangge01").await;
     let (old, _) = residents(&app);
     let today = app.clock.today();
-    let (status, bed) = app
-        .post(&token, "/api/v1/sickbeds",
-              json!({"resident_id": old, "care_team": "家庭医生一组", "every_days": 7, "starts_on": today.to_string()}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{bed}");
+    let bed = add_weekly_sickbed(&app, &token, &old).await;
     assert_eq!(bed["overdue"], false);
     let id = bed["id"].as_str().unwrap().to_owned();
     for body in [

@@ -31,7 +31,7 @@ const HEADER: [&str; 13] = [
 
 /// A floating ledger as an office keeps it: a merged title, a merged group header, then the
 /// header row (the address in one cell) and `rows`.
-fn floating_ledger(rows: &[Vec<String>]) -> Vec<u8> {
+pub(crate) fn floating_ledger(rows: &[Vec<String>]) -> Vec<u8> {
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     let format = Format::new();
@@ -55,7 +55,7 @@ fn floating_ledger(rows: &[Vec<String>]) -> Vec<u8> {
 }
 
 /// A row: name, ID number, phone, address in one cell, then the stay and the kept columns.
-fn stay(name: &str, number: &str, address: &str, cells: [&str; 7]) -> Vec<String> {
+pub(crate) fn stay(name: &str, number: &str, address: &str, cells: [&str; 7]) -> Vec<String> {
     let mut row = vec![
         "1".to_owned(),
         name.to_owned(),
@@ -93,7 +93,7 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
-    fn household_in_grid(&self, grid_idx: usize) -> NodeRecord {
+    pub(crate) fn household_in_grid(&self, grid_idx: usize) -> NodeRecord {
         let grid = self.grid(grid_idx).path.id();
         self.nodes(NodeKind::Household)
             .into_iter()
@@ -123,7 +123,7 @@ impl TestApp {
 }
 
 /// The data cells of an exported sheet, as text, header row first.
-fn sheet_cells(bytes: &[u8]) -> Vec<Vec<String>> {
+pub(crate) fn sheet_cells(bytes: &[u8]) -> Vec<Vec<String>> {
     use calamine::Reader;
     let mut workbook =
         calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
@@ -434,20 +434,23 @@ async fn floating_imports_and_exports_are_refused_outside_the_scope() {
         status,
         StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
     ));
-    let (status, _) = app.bytes(&jumin, "/api/v1/floating.xlsx").await;
-    assert!(matches!(
-        status,
-        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
-    ));
-    let (status, _) = app
-        .bytes(&wangge, &format!("/api/v1/floating.xlsx?under={grid1}"))
-        .await;
-    assert!(matches!(
-        status,
-        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
-    ));
+    for export in ["floating.xlsx", "floating.csv"] {
+        let (status, _) = app.bytes(&jumin, &format!("/api/v1/{export}")).await;
+        assert!(
+            matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+            "{export}"
+        );
+        let (status, _) = app
+            .bytes(&wangge, &format!("/api/v1/{export}?under={grid1}"))
+            .await;
+        assert!(
+            matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+            "{export}"
+        );
+    }
     for path in [
         "/api/v1/floating.xlsx",
+        "/api/v1/floating.csv",
         "/api/v1/imports/floating/template.xlsx",
     ] {
         let res = reqwest::Client::new()
@@ -457,4 +460,63 @@ async fn floating_imports_and_exports_are_refused_outside_the_scope() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_long_floating_list_exports_whole_as_xlsx_and_csv_masked_and_audited() {
+    let app = spawn_app().await;
+    let token = app.token("wangge01").await;
+    let household = app.household_in_grid(0);
+    let address = address_of(&app, &household).concat();
+    let under = app.grid(0).path.id().to_string();
+    // More people than the store reads in one statement, so the export's batched read joins
+    // its chunks.
+    const N: usize = 450;
+    let numbers: Vec<String> = (0..N)
+        .map(|idx| id_number(&format!("4105221995061{idx:04}")))
+        .collect();
+    let rows: Vec<Vec<String>> = numbers
+        .iter()
+        .map(|number| {
+            stay(
+                "流动人员",
+                number,
+                &address,
+                ["2025-03-01", "务工", "", "", "", "", ""],
+            )
+        })
+        .collect();
+    let (status, body) = app
+        .import_floating(&token, &under, false, floating_ledger(&rows))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["moves"].as_u64(), Some(N as u64));
+
+    let (status, revealed) = app
+        .bytes(
+            &token,
+            &format!("/api/v1/floating.xlsx?under={under}&reveal=true"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let revealed = sheet_cells(&revealed);
+    assert_eq!(revealed.len(), N + 1, "the header and every stay");
+    let exported: std::collections::HashSet<&String> =
+        revealed[1..].iter().map(|row| &row[4]).collect();
+    assert_eq!(exported, numbers.iter().collect(), "each person once");
+
+    let (status, csv) = app
+        .bytes(&token, &format!("/api/v1/floating.csv?under={under}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv.starts_with("\u{feff}姓名,性别"), "{}", &csv[..40]);
+    assert_eq!(csv.lines().count(), N + 1);
+    assert!(
+        numbers.iter().all(|number| !csv.contains(number.as_str())),
+        "masked unless revealed"
+    );
+    assert!(csv.contains("2025-03-01") && csv.contains("务工"));
+    assert_eq!(app.floating_audits("floating.export.reveal").await, 1);
+    assert_eq!(app.floating_audits("floating.export").await, 1);
 }

@@ -4,6 +4,7 @@
 use mulin_domain::tree::NodeKind;
 use reqwest::StatusCode;
 
+use crate::floating_ledger::{floating_ledger, stay};
 use crate::helpers::TestApp;
 use crate::ledger::{address_of, id_number, ledger, row};
 
@@ -17,7 +18,21 @@ async fn start_import(
     dry_run: bool,
     bytes: Vec<u8>,
 ) -> (StatusCode, String) {
+    start_kind_import(app, client, csrf, "residents", under, dry_run, bytes).await
+}
+
+/// [`start_import`] of a `kind` of ledger (`residents` or `floating`).
+async fn start_kind_import(
+    app: &TestApp,
+    client: &reqwest::Client,
+    csrf: Option<&str>,
+    kind: &str,
+    under: &str,
+    dry_run: bool,
+    bytes: Vec<u8>,
+) -> (StatusCode, String) {
     let form = reqwest::multipart::Form::new()
+        .text("kind", kind.to_owned())
         .text("under", under.to_owned())
         .text("dry_run", dry_run.to_string())
         .part(
@@ -217,5 +232,69 @@ async fn an_import_shows_its_progress_to_the_one_who_started_it_only() {
         res.status(),
         StatusCode::NOT_FOUND,
         "a fetched report is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_floating_ledger_runs_as_a_job_and_reports_in_the_users_language() {
+    let app = crate::helpers::spawn_app().await;
+    let client = app.web_login("wangge01").await;
+    let csrf = app.csrf(&client).await;
+    let grid = app.grid(0).path.id().to_string();
+    let household = app.household_in_grid(0);
+    let address = address_of(&app, &household).concat();
+    let here = id_number("41052219950612301");
+    let good = floating_ledger(&[stay(
+        "刘来",
+        &here,
+        &address,
+        ["2025-03-01", "务工", "", "", "", "", ""],
+    )]);
+    let (status, progress) = start_kind_import(
+        &app,
+        &client,
+        Some(&csrf),
+        "floating",
+        &grid,
+        false,
+        good.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        progress.contains("data-testid=\"import-progress\""),
+        "a floating import is a job too: {progress}"
+    );
+    let job = job_path(&progress);
+    let staff = app.web_login("shequ1").await;
+    let res = staff
+        .get(app.url(&job))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "owner only");
+    let (status, report) = poll_to_end(&app, &client, &job).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(report.contains("data-ok=\"true\""), "{report}");
+    assert!(report.contains("新增迁入迁出记录: 1"), "{report}");
+    assert_eq!(app.find_by_number(&here[14..]).await.len(), 1);
+
+    // In English, the problems of a bad file come back in English.
+    client.get(app.url("/lang/en")).send().await.unwrap();
+    let bad = floating_ledger(&[stay(
+        "陈走",
+        &id_number("41052219880203402"),
+        &address,
+        ["2025-13-01", "务工", "", "", "", "", ""],
+    )]);
+    let (status, progress) =
+        start_kind_import(&app, &client, Some(&csrf), "floating", &grid, true, bad).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, report) = poll_to_end(&app, &client, &job_path(&progress)).await;
+    assert!(report.contains("data-ok=\"false\""), "{report}");
+    assert!(
+        report.contains("Cannot read 来本地日期 “2025-13-01”; write a date like 2024-03-14"),
+        "{report}"
     );
 }

@@ -8,6 +8,7 @@ use mulin_domain::person::id_check_char;
 use mulin_domain::tree::NodeKind;
 use mulin_storage::{NodeRecord, ResidentQuery};
 use mulin_storage_tests::audit_page;
+use mulin_web::clock::Clock;
 use reqwest::StatusCode;
 use rust_xlsxwriter::{Format, Workbook};
 use serde_json::Value;
@@ -50,6 +51,16 @@ pub(crate) fn ledger(rows: &[Vec<String>]) -> Vec<u8> {
                     .unwrap();
             }
         }
+    }
+    workbook.save_to_buffer().unwrap()
+}
+
+/// A workbook whose only row is `header`.
+fn ledger_with_header(header: &[&str]) -> Vec<u8> {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (col, text) in header.iter().enumerate() {
+        sheet.write_string(0, col as u16, *text).unwrap();
     }
     workbook.save_to_buffer().unwrap()
 }
@@ -102,6 +113,18 @@ impl TestApp {
         dry_run: bool,
         bytes: Vec<u8>,
     ) -> (StatusCode, Value) {
+        self.import_in("zh-CN", token, under, dry_run, bytes).await
+    }
+
+    /// [`TestApp::import`], asking for messages in `accept_language`.
+    async fn import_in(
+        &self,
+        accept_language: &str,
+        token: &str,
+        under: &str,
+        dry_run: bool,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let form = reqwest::multipart::Form::new().part(
             "file",
             reqwest::multipart::Part::bytes(bytes).file_name("底册.xlsx"),
@@ -111,6 +134,7 @@ impl TestApp {
                 "/api/v1/imports/residents?under={under}&dry_run={dry_run}"
             )))
             .bearer_auth(token)
+            .header("accept-language", accept_language)
             .multipart(form)
             .send()
             .await
@@ -310,9 +334,52 @@ async fn a_file_with_errors_imports_nothing_and_lists_every_error() {
         .find(|e| e["row"] == 6)
         .unwrap_or_else(|| panic!("row 6 reported: {body}"));
     assert!(outside["message"].as_str().unwrap().contains("管辖范围"));
+    assert_eq!(outside["code"], "outside_scope");
+    let short = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["row"] == 4)
+        .unwrap();
+    assert_eq!(short["code"], "id_number_shape");
+    assert_eq!(
+        short["message"],
+        "身份证号「140212195603142」应为 18 位：17 位数字加 1 位数字或 X（现为 15 位）"
+    );
     assert!(
         app.find_by_number(&good[14..]).await.is_empty(),
         "all or nothing"
+    );
+
+    // The same problems in English for a client that asks for it; codes do not change.
+    let (status, english) = app
+        .import_in(
+            "en-US,en;q=0.9",
+            &token,
+            &app.community(0).path.id().to_string(),
+            true,
+            ledger(&rows),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let codes = |body: &Value| -> Vec<(Value, Value)> {
+        body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["row"].clone(), e["code"].clone()))
+            .collect()
+    };
+    assert_eq!(codes(&english), codes(&body));
+    let short = english["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["row"] == 4)
+        .unwrap();
+    assert_eq!(
+        short["message"],
+        "ID number “140212195603142” must have 18 characters: 17 digits and a digit or X (it has 15)"
     );
 }
 
@@ -384,11 +451,36 @@ async fn oversized_and_unreadable_files_are_refused_whole() {
         .import(&token, &under, true, vec![b'x'; 21 * 1024 * 1024])
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["errors"][0]["code"], "too_large");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "文件超过 20 MB，请分成几个文件导入"
+    );
     let (status, body) = app
         .import(&token, &under, true, b"not excel".to_vec())
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["row"], 0);
+    assert_eq!(body["errors"][0]["code"], "unreadable");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("无法读取该文件，请上传 Excel 工作簿（.xlsx）"),
+        "{body}"
+    );
+    let (status, body) = app
+        .import(&token, &under, true, ledger_with_header(&["序号", "备注"]))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["code"], "no_header");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("找不到表头行"),
+        "{body}"
+    );
     let (status, template) = app
         .bytes(&token, "/api/v1/imports/residents/template.xlsx")
         .await;
@@ -477,5 +569,75 @@ async fn an_unmasked_export_imports_back_unchanged() {
         ),
         (Some(0), Some(0), Some(n as u64), Some(0)),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_special_group_list_exports_as_a_ledger_masked_and_audited() {
+    let app = spawn_app().await;
+    let grid = app.grid(0).path.id();
+    let elderly: Vec<_> = app
+        .residents_in(NodeKind::Grid, grid)
+        .into_iter()
+        .filter(|r| {
+            r.groups
+                .with_derived(r.birth_date, app.clock.today())
+                .contains(&mulin_domain::person::SpecialGroup::Elderly)
+        })
+        .collect();
+    assert!(!elderly.is_empty(), "the demo grid has residents aged 65+");
+    let wangge = app.token("wangge01").await;
+    for format in ["csv", "xlsx"] {
+        let (status, bytes) = app
+            .bytes(
+                &wangge,
+                &format!("/api/v1/residents.{format}?under={grid}&group=elderly"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{format}");
+        if format == "xlsx" {
+            let parsed = mulin_ledger::parse_workbook(&bytes).unwrap();
+            assert_eq!(
+                parsed.n_rows,
+                elderly.len(),
+                "every 65+ resident of the grid"
+            );
+            continue;
+        }
+        let csv = String::from_utf8(bytes).unwrap();
+        assert_eq!(csv.lines().count(), elderly.len() + 1);
+        for resident in &elderly {
+            let number = resident.id_number.as_ref().unwrap();
+            assert!(!csv.contains(number.expose()), "masked");
+            assert!(csv.contains(&number.masked()));
+        }
+    }
+    let (status, _) = app.bytes(&wangge, "/api/v1/residents.csv?group=rich").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let jumin = app.token("jumin").await;
+    let (status, _) = app
+        .bytes(&jumin, "/api/v1/residents.csv?group=elderly")
+        .await;
+    assert!(matches!(
+        status,
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+    ));
+    let details: Vec<String> = audit_page(
+        &*app.store,
+        app.demo.dataset.nodes[0].path.id().into(),
+        1,
+        50,
+    )
+    .await
+    .unwrap()
+    .items
+    .into_iter()
+    .filter(|e| e.action == "resident.export")
+    .map(|e| e.detail)
+    .collect();
+    assert_eq!(details.len(), 2, "each export audited: {details:?}");
+    assert!(
+        details.iter().all(|d| d.ends_with("group=elderly")),
+        "{details:?}"
     );
 }

@@ -15,6 +15,7 @@ mod floating_ledger;
 mod geo;
 mod imports_page;
 mod ledger;
+mod list_exports;
 mod major_admission_calendar;
 mod map;
 mod notify;
