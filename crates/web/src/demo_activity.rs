@@ -10,11 +10,11 @@
 //! state the product could not reach.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
-use mulin_domain::ids::{DistrictId, NodeId, RequestId, UserId};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use mulin_domain::ids::{NodeId, RequestId, UserId};
 use mulin_domain::org::Department;
 use mulin_domain::policy::Role;
 use mulin_domain::request::{service_type, Channel, Command, Rating};
@@ -96,7 +96,6 @@ struct Script {
 
 /// What the replay knows of the district: who works where, and where people live.
 struct Cast {
-    district: DistrictId,
     /// Households by grid.
     households: HashMap<NodeId, Vec<NodeId>>,
     buildings: Vec<(NodeId, NodeId, NodeId)>,
@@ -109,14 +108,8 @@ struct Cast {
 }
 
 impl Cast {
-    fn of(dataset: &Dataset) -> Result<Cast, WebError> {
-        let district = dataset
-            .nodes
-            .first()
-            .map(|node| node.path.district())
-            .ok_or(WebError::NotFound)?;
+    fn of(dataset: &Dataset) -> Cast {
         let mut cast = Cast {
-            district: district.into(),
             households: HashMap::new(),
             buildings: Vec::new(),
             worker: HashMap::new(),
@@ -170,7 +163,7 @@ impl Cast {
         cast.buildings.retain(|(_, grid, community)| {
             cast.worker.contains_key(grid) && cast.staff.contains_key(community)
         });
-        Ok(cast)
+        cast
     }
 }
 
@@ -525,38 +518,38 @@ fn script(
     }
 }
 
+/// The days replayed, oldest first: each one's date in China and the instant of its midnight
+/// there.
+fn replayed_days(params: &ActivityParams) -> impl Iterator<Item = (NaiveDate, DateTime<Utc>)> {
+    let end_day = params.end.with_timezone(&china()).date_naive();
+    (1..=i64::from(params.days)).rev().filter_map(move |back| {
+        let day = end_day - Duration::days(back);
+        let midnight = china()
+            .from_local_datetime(&day.and_time(NaiveTime::MIN))
+            .single()?;
+        Some((day, midnight.with_timezone(&Utc)))
+    })
+}
+
 /// The scripts of `params.days` days before `params.end`: about one request per grid every
 /// two days in working hours (8:00–20:00 China time), a few each week from the resident
 /// account, and a handful received in the last minutes so inboxes have deadlines running.
 fn scripts(cast: &Cast, params: &ActivityParams, rng: &mut StdRng) -> Vec<Script> {
     let mut out = Vec::new();
-    let mut grids: Vec<NodeId> = cast.buildings.iter().map(|(_, grid, _)| *grid).collect();
-    grids.sort();
-    grids.dedup();
-    let by_grid = |grid: NodeId| -> Vec<(NodeId, NodeId, NodeId)> {
-        cast.buildings
-            .iter()
-            .filter(|(_, g, _)| *g == grid)
-            .copied()
-            .collect()
-    };
-    let buildings: HashMap<NodeId, Vec<_>> = grids.iter().map(|g| (*g, by_grid(*g))).collect();
-    let end_day = params.end.with_timezone(&china()).date_naive();
-    let opening = NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default();
-    for back in (1..=i64::from(params.days)).rev() {
-        let day = end_day - Duration::days(back);
-        let Some(morning) = china().from_local_datetime(&day.and_time(opening)).single() else {
-            continue;
-        };
-        let morning = morning.with_timezone(&Utc);
-        for grid in &grids {
+    // Buildings by grid, grids in id order (the order the choices are drawn in).
+    let mut buildings: BTreeMap<NodeId, Vec<(NodeId, NodeId, NodeId)>> = BTreeMap::new();
+    for place in &cast.buildings {
+        buildings.entry(place.1).or_default().push(*place);
+    }
+    for (_, midnight) in replayed_days(params) {
+        let morning = midnight + Duration::hours(8);
+        for place in buildings.values() {
             let count = match rng.gen_range(0..20) {
                 0..=9 => 0,
                 10..=17 => 1,
                 _ => 2,
             };
             for _ in 0..count {
-                let place = &buildings[grid];
                 let building = place[rng.gen_range(0..place.len())];
                 let at = morning + Duration::minutes(rng.gen_range(0..12 * 60));
                 out.push(script(rng, cast, at, building, false));
@@ -575,8 +568,7 @@ fn scripts(cast: &Cast, params: &ActivityParams, rng: &mut StdRng) -> Vec<Script
         }
     }
     // Fresh work: received minutes ago in a few grids, the first grid always among them.
-    for (i, grid) in grids.iter().enumerate().filter(|(i, _)| i % 5 == 0) {
-        let place = &buildings[grid];
+    for (i, place) in buildings.values().enumerate().filter(|(i, _)| i % 5 == 0) {
         let building = place[rng.gen_range(0..place.len())];
         let at = params.end - Duration::minutes(2 + 3 * i as i64 % 9);
         out.push(script(rng, cast, at, building, false));
@@ -623,21 +615,12 @@ const PATROL_FINDINGS: &[&str] = &[
 /// morning and walks the grid every other afternoon (seed 002: visiting is most of the job).
 fn visit_plans(cast: &Cast, params: &ActivityParams, rng: &mut StdRng) -> Vec<VisitPlan> {
     let mut out = Vec::new();
-    let end_day = params.end.with_timezone(&china()).date_naive();
     let mut grids: Vec<&NodeId> = cast.worker.keys().collect();
     grids.sort();
-    for back in (1..=i64::from(params.days)).rev() {
-        let day = end_day - Duration::days(back);
+    for (day, midnight) in replayed_days(params) {
         if day.weekday().number_from_monday() > 5 {
             continue;
         }
-        let Some(midnight) = china()
-            .from_local_datetime(&day.and_time(NaiveTime::MIN))
-            .single()
-        else {
-            continue;
-        };
-        let midnight = midnight.with_timezone(&Utc);
         for grid in &grids {
             let Some(homes) = cast.households.get(grid).filter(|h| !h.is_empty()) else {
                 continue;
@@ -677,7 +660,7 @@ pub async fn replay(
     dataset: &Dataset,
     params: ActivityParams,
 ) -> Result<ActivitySummary, WebError> {
-    let cast = Cast::of(dataset)?;
+    let cast = Cast::of(dataset);
     let mut rng = StdRng::seed_from_u64(params.seed);
     let scripts = scripts(&cast, &params, &mut rng);
     let start = scripts.first().map_or(params.end, |s| s.at);
@@ -685,6 +668,9 @@ pub async fn replay(
     let state = AppState::new(store, clock.clone(), WebSettings::local(), true);
     let mut callers: HashMap<UserId, AuthUser> = HashMap::new();
     let mut ids: Vec<Option<RequestId>> = vec![None; scripts.len()];
+    // The liaison each request's whistle went to, as its last step left it (the scheduler's
+    // sweeps never change it), so a liaison's step needs no read.
+    let mut liaisons: Vec<Option<UserId>> = vec![None; scripts.len()];
     let mut summary = ActivitySummary::default();
     let visits = visit_plans(&cast, &params, &mut rng);
     let mut queue: BinaryHeap<Reverse<(DateTime<Utc>, Next)>> = scripts
@@ -747,8 +733,7 @@ pub async fn replay(
             let (Some(id), Some(step)) = (ids[i], script.steps.get(n - 1)) else {
                 continue;
             };
-            let current = state.store.request(cast.district, id).await?;
-            let who = actor(&cast, script, step.who, current.whistle_liaison)?;
+            let who = actor(&cast, script, step.who, liaisons[i])?;
             let auth = caller(&state, &mut callers, who).await?;
             match requests::command(&state, &auth, id, step.command.clone()).await {
                 Ok(record) => {
@@ -762,6 +747,7 @@ pub async fn replay(
                 }
             }
         };
+        liaisons[i] = record.whistle_liaison;
         // The scheduler's pass at each deadline still pending, so a breach is recorded at
         // its moment and before any later step.
         let pending = record.pending();
