@@ -331,8 +331,7 @@ fn finished_by_all(
         sub.total()
     );
     println!();
-    println!("| method | time | grids | in range | households | deviation | mean distance | contiguous | kept |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    table_header();
     let mine: Vec<Vec<usize>> = all.iter().map(|&c| ours[c].clone()).collect();
     let q = partition::quality(&sub, range, &combine(sub.len(), &local, &mine), None);
     let seconds: f64 = all.iter().map(|&c| our_seconds[c]).sum();
@@ -446,8 +445,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         ours.grids
     );
     println!();
-    println!("| method | time | grids | in range | households | deviation | mean distance | contiguous | kept |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    table_header();
     row(
         "mulin (bisection + local search)",
         Some(median(times)),
@@ -476,8 +474,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         options.runs,
     );
     println!();
-    println!("| method | time | grids | in range | households | deviation | mean distance | contiguous | kept |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    table_header();
     row(
         "mulin (bisection + local search)",
         Some(median(community_times)),
@@ -509,8 +506,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         small.total()
     );
     println!();
-    println!("| method | time | grids | in range | households | deviation | mean distance | contiguous | kept |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    table_header();
     let old_q = partition::quality(&small, range, &old, Some(&old));
     row("old division (31)", None, &old_q, small.total());
     row(
@@ -532,4 +528,10 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         println!("References not run: {why}");
     }
     Ok(())
+}
+
+/// The head of every table the partition bench prints.
+fn table_header() {
+    println!("| method | time | grids | in range | households | deviation | mean distance | contiguous | kept |");
+    println!("|---|---|---|---|---|---|---|---|---|");
 }

@@ -178,8 +178,7 @@ pub(crate) fn node_target(under: Option<impl ToString>) -> (&'static str, String
 
 /// An instant in China time (UTC+8), as every list shows it.
 pub(crate) fn china_time(at: chrono::DateTime<chrono::Utc>) -> String {
-    (at + chrono::Duration::hours(8))
-        .naive_utc()
+    at.with_timezone(&crate::clock::china())
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }

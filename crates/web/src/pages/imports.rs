@@ -192,7 +192,17 @@ async fn view_imports_post(
     let Some((file_name, bytes)) = upload.file else {
         let report =
             ImportReport::failed_with(upload.dry_run, ImportProblem::whole_file(&t, "no_file"));
-        return report_response(&state, &user, &uri, is_htmx, report, None).await;
+        return report_response(
+            &state,
+            &user,
+            &uri,
+            is_htmx,
+            Finished {
+                report,
+                moves: None,
+            },
+        )
+        .await;
     };
     let run = Run {
         state: state.clone(),
@@ -220,15 +230,7 @@ async fn view_imports_post(
         .go(std::sync::Arc::new(ImportTracker::default()))
         .await
         .map_err(with_lang(lang))?;
-    report_response(
-        &state,
-        &user,
-        &uri,
-        is_htmx,
-        finished.report,
-        finished.moves,
-    )
-    .await
+    report_response(&state, &user, &uri, is_htmx, finished).await
 }
 
 /// Which ledger an upload is.
@@ -286,8 +288,7 @@ async fn report_response(
     user: &PageUser,
     uri: &Uri,
     is_htmx: bool,
-    report: ImportReport,
-    moves: Option<usize>,
+    Finished { report, moves }: Finished,
 ) -> Result<Response, PageError> {
     let partial = render(&ReportPartial {
         t: Tr::new(user.lang),
@@ -332,15 +333,7 @@ async fn view_import_job_get(
         None => Err(with_lang(lang)(WebError::NotFound)),
         Some(Poll::Done(outcome)) => {
             let finished = outcome.map_err(with_lang(lang))?;
-            report_response(
-                &state,
-                &user,
-                &uri,
-                is_htmx,
-                finished.report,
-                finished.moves,
-            )
-            .await
+            report_response(&state, &user, &uri, is_htmx, finished).await
         }
         Some(Poll::Running(progress)) => {
             let partial = render(&ProgressPartial::new(Tr::new(lang), job, progress))
