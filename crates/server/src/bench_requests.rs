@@ -87,8 +87,21 @@ fn mix(i: usize) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A handling time in minutes as the "1341" rule and hotline work spread them, from a random
+/// `h`: 60 % of problems solved within the hour, 25 % within 4 hours, 10 % within the day,
+/// 5 % hotline-style orders taking one to fifteen days.
+fn handling_minutes(h: u64) -> i64 {
+    let within = |from: u64, to: u64| (from + (h >> 8) % (to - from)) as i64;
+    match h % 20 {
+        0..=11 => within(5, 60),
+        12..=16 => within(60, 240),
+        17..=18 => within(240, 1_440),
+        _ => within(1_440, 15 * 1_440),
+    }
+}
+
 /// Request `i` of `n` spread evenly over the `days` before `now`, in time order, in the
-/// states a year of work leaves: most solved (handling 5–300 minutes) and rated, some
+/// states a year of work leaves: most solved (see [`handling_minutes`]) and rated, some
 /// late with their breaches recorded and escalated, a few whistled departments late.
 /// `seed` picks its place and fate.
 fn past_request(
@@ -107,7 +120,7 @@ fn past_request(
         chrono::Duration::minutes(10),
     );
     let arrive_after = chrono::Duration::minutes((h >> 8) as i64 % 15);
-    let handling = chrono::Duration::minutes(5 + (h >> 16) as i64 % 295);
+    let handling = chrono::Duration::minutes(handling_minutes(mix(!seed)));
     if (h >> 32) % 10 < 9 {
         r.arrived_at = Some(at + arrive_after);
         r.resolved_at = Some(at + handling);
@@ -244,19 +257,34 @@ struct Clients {
     clients: usize,
 }
 
-/// The three intake paths, in the order each round runs them.
+/// The two baselines and the two intake paths, in the order each round runs them.
 #[derive(Clone, Copy)]
 enum IntakePath {
+    /// The barest durable write of the storage layer: one audit entry (one row, two
+    /// indexes) in its own transaction, through the same pool.
+    Bare,
+    /// The request record with its first event and its rollup counters, one transaction
+    /// each, straight into storage: what an intake writes, without HTTP or the handlers.
     Raw,
     Api,
     Open311,
 }
 
+/// Where the baselines sit in [`IntakePath::ALL`].
+const BARE: usize = 0;
+const RAW: usize = 1;
+
 impl IntakePath {
-    const ALL: [IntakePath; 3] = [IntakePath::Raw, IntakePath::Api, IntakePath::Open311];
+    const ALL: [IntakePath; 4] = [
+        IntakePath::Bare,
+        IntakePath::Raw,
+        IntakePath::Api,
+        IntakePath::Open311,
+    ];
 
     fn name(self) -> &'static str {
         match self {
+            IntakePath::Bare => "bare single-row insert (an audit entry)",
             IntakePath::Raw => "raw single-row insert (storage)",
             IntakePath::Api => "JSON API `POST /api/v1/requests`",
             IntakePath::Open311 => "Open311 `POST requests.json`",
@@ -269,6 +297,7 @@ impl Clients {
     /// intake's latency.
     async fn run(&self, path: IntakePath, n: usize) -> anyhow::Result<(Duration, Vec<Duration>)> {
         match path {
+            IntakePath::Bare => bare_inserts(&self.store, &self.buildings, n, self.clients).await,
             IntakePath::Raw => raw_inserts(&self.store, &self.buildings, n, self.clients).await,
             IntakePath::Api => {
                 // The bodies differ only in the address; they are made before the clock
@@ -365,25 +394,25 @@ fn cpu_time() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-/// `rounds` rounds of raw, JSON API and Open311 intake, `n` requests per path each, one
-/// path after the other, so a busy moment of a shared machine weighs on one round of each
-/// path rather than deciding a whole path's figure. Prints each round's rates and ratios
-/// (against that round's raw rate), then per path the median rate, the median of the
-/// rounds' ratios, the latency percentiles over every round, and the CPU time the whole
-/// process (client, server, database) spent per intake: on a machine shared with other
-/// work, that moves far less than the wall time does.
+/// `rounds` rounds of the two baselines, JSON API and Open311 intake, `n` requests per path
+/// each, one path after the other, so a busy moment of a shared machine weighs on one round
+/// of each path rather than deciding a whole path's figure. Prints each round's rates and
+/// ratios (against that round's raw rate), then per path the median rate, the medians of
+/// the rounds' ratios to the raw and to the bare rate, the latency percentiles over every
+/// round, and the CPU time the whole process (client, server, database) spent per intake:
+/// on a machine shared with other work, that moves far less than the wall time does.
 async fn intake_rounds(clients: &Clients, n: usize, rounds: usize) -> anyhow::Result<()> {
     for path in IntakePath::ALL {
         clients.run(path, WARM_UP.min(n)).await?;
     }
-    let mut rates = [vec![], vec![], vec![]];
-    let mut cpu_per_intake = [vec![], vec![], vec![]];
-    let mut latencies: [Vec<Duration>; 3] = Default::default();
+    let mut rates: [Vec<f64>; 4] = Default::default();
+    let mut cpu_per_intake: [Vec<f64>; 4] = Default::default();
+    let mut latencies: [Vec<Duration>; 4] = Default::default();
     println!();
-    println!("| round | raw inserts/s | JSON API/s | ratio | Open311/s | ratio |");
-    println!("|---|---|---|---|---|---|");
+    println!("| round | bare inserts/s | raw inserts/s | JSON API/s | ratio | Open311/s | ratio |");
+    println!("|---|---|---|---|---|---|---|");
     for round in 1..=rounds {
-        let mut this = [0.0; 3];
+        let mut this = [0.0; 4];
         for (idx, path) in IntakePath::ALL.into_iter().enumerate() {
             let cpu_before = cpu_time();
             let (wall, lat) = clients.run(path, n).await?;
@@ -394,12 +423,13 @@ async fn intake_rounds(clients: &Clients, n: usize, rounds: usize) -> anyhow::Re
             latencies[idx].extend(lat);
         }
         println!(
-            "| {round} | {:.0} | {:.0} | {:.2} | {:.0} | {:.2} |",
-            this[0],
-            this[1],
-            this[1] / this[0],
+            "| {round} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0} | {:.2} |",
+            this[BARE],
+            this[RAW],
             this[2],
-            this[2] / this[0]
+            this[2] / this[RAW],
+            this[3],
+            this[3] / this[RAW]
         );
         for (idx, rate) in this.into_iter().enumerate() {
             rates[idx].push(rate);
@@ -407,31 +437,67 @@ async fn intake_rounds(clients: &Clients, n: usize, rounds: usize) -> anyhow::Re
     }
     println!();
     println!(
-        "| intake path | requests ({rounds} rounds) | median per second | p50 ms | p99 ms | median of round ratios | CPU ms per intake (median) | raw CPU ÷ this CPU |"
+        "| intake path | requests ({rounds} rounds) | median per second | p50 ms | p99 ms | median of round ratios to raw | to bare | CPU ms per intake (median) | raw CPU ÷ this CPU |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    let raw_cpu = median(&cpu_per_intake[0]);
-    for (idx, path) in IntakePath::ALL.into_iter().enumerate() {
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let raw_cpu = median(&cpu_per_intake[RAW]);
+    let median_ratio = |idx: usize, base: usize| {
         let ratios: Vec<f64> = rates[idx]
             .iter()
-            .zip(&rates[0])
-            .map(|(rate, raw)| rate / raw)
+            .zip(&rates[base])
+            .map(|(rate, base)| rate / base)
             .collect();
+        median(&ratios)
+    };
+    for (idx, path) in IntakePath::ALL.into_iter().enumerate() {
         latencies[idx].sort();
         let cpu = median(&cpu_per_intake[idx]);
         println!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.3} | {:.2} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.2} |",
             path.name(),
             n * rounds,
             median(&rates[idx]),
             ms(percentile(&latencies[idx], 0.5)),
             ms(percentile(&latencies[idx], 0.99)),
-            median(&ratios),
+            median_ratio(idx, RAW),
+            median_ratio(idx, BARE),
             cpu,
             raw_cpu / cpu
         );
     }
     Ok(())
+}
+
+/// `n` audit entries, one durable transaction each, from `clients` concurrent tasks: the
+/// bare baseline, a single row however the storage is set up.
+async fn bare_inserts(
+    store: &Arc<dyn Storage>,
+    buildings: &[NodePath],
+    n: usize,
+    clients: usize,
+) -> anyhow::Result<(Duration, Vec<Duration>)> {
+    let store = store.clone();
+    let district: DistrictId = buildings[0].district().into();
+    hammer(n, clients, move |i| {
+        let store = store.clone();
+        async move {
+            let entry = mulin_storage::AuditEntry {
+                id: uuid::Uuid::now_v7(),
+                district,
+                at: SystemClock.now(),
+                user_id: None,
+                username: "bench".into(),
+                action: "bench.insert".into(),
+                target_kind: "bench".into(),
+                target_id: i.to_string(),
+                ip: None,
+                detail: String::new(),
+            };
+            store.append_audit(&entry).await?;
+            Ok(())
+        }
+    })
+    .await
 }
 
 /// `n` request records (deadlines a day ahead) straight into storage, one durable
