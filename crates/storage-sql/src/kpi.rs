@@ -146,15 +146,24 @@ fn add_amount(sums: &mut BTreeMap<Metric, i64>, row: &AnyRow) -> StoreResult<()>
     Ok(())
 }
 
-/// The `meta` mark migration 0014 leaves where requests predate the hourly rollup.
-const HOURLY_PENDING: &str = "request_kpis_hourly_pending";
+/// The `meta` marks a migration leaves where the rollup must be rebuilt from the requests:
+/// 0014 where requests predate the hourly rollup, 0015 where their handling-time buckets
+/// changed.
+const REBUILD_MARKS: [&str; 2] = [
+    "request_kpis_hourly_pending",
+    "request_kpis_rebuild_pending",
+];
 
 impl SqlStore {
-    /// Rebuilds the rollup of every district with requests when migration 0014 found
-    /// requests without hourly rows (once: the mark goes with the rebuild).
+    /// Rebuilds the rollup of every district with requests where a migration marked it
+    /// ([`REBUILD_MARKS`]), once: the marks go with the rebuild.
     #[instrument(skip_all)]
     pub(crate) async fn open_request_kpis(&self) -> StoreResult<()> {
-        if self.meta(HOURLY_PENDING).await?.is_none() {
+        let mut marked = false;
+        for mark in REBUILD_MARKS {
+            marked |= self.meta(mark).await?.is_some();
+        }
+        if !marked {
             return Ok(());
         }
         let rows = self
@@ -164,11 +173,13 @@ impl SqlStore {
             let district: String = get(&row, "district_id")?;
             let district: DistrictId = district.parse().map_err(corrupt)?;
             let n_read = self.rebuild_request_kpis(district).await?;
-            tracing::info!(%district, n_read, "rebuilt the request KPI rollup with hours");
+            tracing::info!(%district, n_read, "rebuilt the request KPI rollup");
         }
-        let mut done = Sql::new("DELETE FROM meta WHERE key = ");
-        done.bind(HOURLY_PENDING);
-        self.execute(&done).await?;
+        for mark in REBUILD_MARKS {
+            let mut done = Sql::new("DELETE FROM meta WHERE key = ");
+            done.bind(mark);
+            self.execute(&done).await?;
+        }
         Ok(())
     }
 

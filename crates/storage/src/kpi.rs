@@ -13,11 +13,11 @@
 //! as decided once it was met or its breach was recorded (the scheduler records a breach
 //! within a second of the deadline), or once the request is no longer open.
 //!
-//! The median handling time is read from a histogram of fixed buckets: one minute wide up
-//! to a day, one hour wide up to 30 days, one day wide beyond. The median reported is the
-//! lower bound of the bucket holding the middle request (the mean of the two for an even
-//! count), so it is exact for whole minutes under a day and otherwise at most one bucket
-//! width below the true median.
+//! The median handling time is read from a histogram of fixed buckets ([`handling_bucket`]):
+//! one minute wide up to an hour, then each at most 1/16 of its lower bound wide. The median
+//! reported is the lower bound of the bucket holding the middle request (the mean of the two
+//! for an even count), so it is exact for whole minutes under 64 and otherwise at most one
+//! bucket width (6.25 %) below the true median.
 
 use std::collections::BTreeMap;
 
@@ -177,18 +177,28 @@ impl Metric {
     }
 }
 
-/// The lower bound in minutes of the histogram bucket of a handling time.
+/// Handling times under this many minutes have a bucket each.
+const EXACT_MINUTES: u32 = 64;
+
+/// Buckets per doubling of the handling time beyond [`EXACT_MINUTES`]: a bucket is at most
+/// 1/16 of its lower bound wide.
+const BUCKETS_PER_DOUBLING: u32 = 16;
+
+/// The lower bound in minutes of the histogram bucket of a handling time: the minute itself
+/// under [`EXACT_MINUTES`], beyond that one of [`BUCKETS_PER_DOUBLING`] equal buckets of the
+/// power-of-two range the minute falls in (64–67, 68–71, … 124–127, then 128–135, …).
+///
+/// The buckets grow with the time, so a stretch's histogram has a bounded number of rows
+/// whatever the spread of handling times (about 230 up to 60 days) and the median stays
+/// within 1/16 of the truth; minute-wide buckets up to a day gave a busy district-day up
+/// to 1,440 rows, which every KPI read had to sum.
 pub fn handling_bucket(handling_ms: i64) -> u32 {
-    const DAY: u32 = 24 * 60;
-    const MONTH: u32 = 30 * DAY;
     let minutes = u32::try_from(handling_ms.max(0) / 60_000).unwrap_or(u32::MAX);
-    if minutes < DAY {
-        minutes
-    } else if minutes < MONTH {
-        minutes / 60 * 60
-    } else {
-        minutes / DAY * DAY
+    if minutes < EXACT_MINUTES {
+        return minutes;
     }
+    let width = (1 << minutes.ilog2()) / BUCKETS_PER_DOUBLING;
+    minutes / width * width
 }
 
 /// What of a request the KPIs look at: a few columns, so a period's edges can be counted
@@ -694,11 +704,34 @@ mod tests {
         );
     }
 
+    /// Every minute up to 60 days: buckets never decrease, hold their minute, are within
+    /// 1/16 of it, and stay few.
+    #[test]
+    fn buckets_are_close_and_few() {
+        let mut buckets = std::collections::BTreeSet::new();
+        let mut last = 0;
+        for minute in 0..60 * 24 * 60_i64 {
+            let bucket = handling_bucket(minute * 60_000 + 59_999);
+            let minute = u32::try_from(minute).unwrap();
+            assert!(bucket <= minute && bucket >= last);
+            assert!(minute - bucket <= bucket / 16, "{minute} in {bucket}");
+            buckets.insert(bucket);
+            last = bucket;
+        }
+        assert!(buckets.len() < 240, "{} buckets", buckets.len());
+    }
+
     #[test]
     fn buckets_and_median() {
+        assert_eq!(handling_bucket(-5), 0);
         assert_eq!(handling_bucket(31 * 60_000 + 59_999), 31);
-        assert_eq!(handling_bucket(25 * 60 * 60_000 + 5 * 60_000), 25 * 60);
-        assert_eq!(handling_bucket(40 * 24 * 60 * 60_000 + 1), 40 * 24 * 60);
+        assert_eq!(handling_bucket(63 * 60_000), 63);
+        assert_eq!(handling_bucket(67 * 60_000), 64);
+        assert_eq!(handling_bucket(68 * 60_000), 68);
+        assert_eq!(handling_bucket(135 * 60_000), 128);
+        // 25 h 5 min = 1,505 min: 1,024–2,047 in buckets of 64 minutes.
+        assert_eq!(handling_bucket(25 * 60 * 60_000 + 5 * 60_000), 1_472);
+        assert_eq!(handling_bucket(i64::MAX), 4_160_749_568);
         let h = [(20, 1), (40, 1), (60, 1)];
         assert_eq!(histogram_median(&h, 3), Some(40.0));
         assert_eq!(histogram_median(&h[..2], 2), Some(30.0));

@@ -10,7 +10,7 @@ use mulin_domain::deadline::EscalationLevel;
 use mulin_domain::org::Department;
 use mulin_domain::request::{Rating, RequestStatus};
 use mulin_domain::tree::{NodeKind, NodePath};
-use mulin_storage::kpi::{days_touched, intake_day};
+use mulin_storage::kpi::{days_touched, handling_bucket, intake_day};
 use mulin_storage::{RequestRecord, RequestTallies, Storage};
 use mulin_storage_tests::test_now;
 use proptest::prelude::*;
@@ -39,8 +39,8 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0i64..120).prop_map(Op::Arrive),
-        // Under a day, so the histogram's median is exact and comparable.
-        (0i64..1_400).prop_map(Op::Resolve),
+        // Up to two days: exact minutes, then widening histogram buckets.
+        (0i64..2_880).prop_map(Op::Resolve),
         Just(Op::Reopen),
         (1u8..=5).prop_map(Op::Rate),
         Just(Op::BreachArrive),
@@ -95,7 +95,7 @@ fn recompute(
     to: DateTime<Utc>,
 ) -> RequestTallies {
     let mut t = RequestTallies::default();
-    let mut minutes = Vec::new();
+    let mut handling_ms = Vec::new();
     let mut by_level: BTreeMap<EscalationLevel, i64> = BTreeMap::new();
     let mut by_dept: BTreeMap<Department, i64> = BTreeMap::new();
     for r in records.iter().filter(|r| {
@@ -114,7 +114,7 @@ fn recompute(
         t.satisfied += i64::from(r.rating.is_some_and(|s| s.stars() >= 4));
         if let Some(at) = r.resolved_at {
             t.resolved += 1;
-            minutes.push((at - r.received_at).num_minutes());
+            handling_ms.push((at - r.received_at).num_milliseconds());
         }
         let breaches = [r.arrive_breached, r.resolve_breached, r.whistle_breached];
         let n = breaches.iter().filter(|b| **b).count() as i64;
@@ -126,11 +126,13 @@ fn recompute(
             *by_dept.entry(d).or_default() += 1;
         }
     }
-    minutes.sort_unstable();
-    t.handling_minutes_sum = minutes.iter().sum::<i64>() as f64;
-    t.handling_minutes_median = (!minutes.is_empty()).then(|| {
-        let n = minutes.len();
-        (minutes[(n - 1) / 2] + minutes[n / 2]) as f64 / 2.0
+    handling_ms.sort_unstable();
+    t.handling_minutes_sum = handling_ms.iter().sum::<i64>() as f64 / 60_000.0;
+    // The median as the documented histogram reports it: the middle times' buckets.
+    t.handling_minutes_median = (!handling_ms.is_empty()).then(|| {
+        let n = handling_ms.len();
+        let bucket = |ms: i64| f64::from(handling_bucket(ms));
+        (bucket(handling_ms[(n - 1) / 2]) + bucket(handling_ms[n / 2])) / 2.0
     });
     t.breaches_by_level = by_level.into_iter().collect();
     t.breaches_by_department = by_dept.into_iter().collect();
@@ -493,8 +495,8 @@ async fn mid_day_and_mid_hour_periods_equal_a_recomputation() {
     }
 }
 
-/// A database whose requests predate the hourly rollup (migration 0014 marks it) gets its
-/// hours when the store next opens, once.
+/// A database whose requests predate the hourly rollup (migration 0014 marks it) or the
+/// handling-time buckets (0015) gets its rollup rebuilt when the store next opens, once.
 #[tokio::test]
 async fn opening_a_database_without_hours_rolls_them_up() {
     let (db, demo) = loaded().await;
@@ -539,6 +541,24 @@ async fn opening_a_database_without_hours_rolls_them_up() {
         .await
         .unwrap();
     assert!(tallies.total < recompute(&records, &scopes[0], at(5 * 60 + 31), at(burst + 17)).total);
+    // Migration 0015's mark (the handling-time buckets changed) rebuilds it the same way.
+    raw_sql(
+        &db,
+        &["INSERT INTO meta (key, value) VALUES ('request_kpis_rebuild_pending', '1')"],
+    )
+    .await;
+    let rebuilt = db
+        .reopen(mulin_storage_tests::test_id_keys(&[1]))
+        .await
+        .unwrap();
+    check_periods(
+        &*rebuilt,
+        &records,
+        &scopes,
+        &[at(5 * 60 + 31), at(burst + 17)],
+    )
+    .await
+    .unwrap();
 }
 
 /// Bulk-loads `records`, each with its intake event.
