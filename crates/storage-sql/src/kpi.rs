@@ -1,6 +1,6 @@
 //! The request KPI rollup in SQL (`request_kpis` by the day, `request_kpis_hourly` by the
-//! hour): kept in step inside the request's own transaction, and read for whole days and
-//! hours; the days or hours a period's bounds cut are counted from the requests table, or
+//! hour, `request_kpis_monthly` by the month): kept in step inside the request's own
+//! transaction, and read for whole months, days and hours; the days or hours a period's bounds cut are counted from the requests table, or
 //! as the stretch's rollup less the requests of the rest of it, whichever holds fewer
 //! requests (see [`mulin_storage::kpi::plan`]).
 
@@ -33,6 +33,7 @@ fn rollup_table(grain: Grain) -> (&'static str, &'static str) {
     match grain {
         Grain::Day => ("request_kpis", "day"),
         Grain::Hour => ("request_kpis_hourly", "hour"),
+        Grain::Month => ("request_kpis_monthly", "month"),
     }
 }
 
@@ -148,7 +149,7 @@ fn add_amount(sums: &mut BTreeMap<Metric, i64>, row: &AnyRow) -> StoreResult<()>
 
 /// The `meta` marks a migration leaves where the rollup must be rebuilt from the requests:
 /// 0014 where requests predate the hourly rollup, 0015 where their handling-time buckets
-/// changed.
+/// changed, 0016 where they predate the monthly one.
 const REBUILD_MARKS: [&str; 2] = [
     "request_kpis_hourly_pending",
     "request_kpis_rebuild_pending",
@@ -337,7 +338,7 @@ impl SqlStore {
 
     /// The counter sums of the periods `[bounds[0], bounds[1])` … (ascending bounds), each
     /// part added to `target(period, where it lies)`; with `per_day` whole days are read
-    /// day by day (for targets that tell days apart).
+    /// day by day and no month is read whole (for targets that tell days apart).
     async fn tally<K: Ord + Clone>(
         &self,
         district: DistrictId,
@@ -357,7 +358,12 @@ impl SqlStore {
             }
             return Ok(sums);
         }
-        let plan = plan(bounds, grains.contains(&Grain::Hour));
+        let grains: Vec<Grain> = grains
+            .iter()
+            .copied()
+            .filter(|grain| !(per_day && *grain == Grain::Month))
+            .collect();
+        let plan = plan(bounds, &grains);
         for (idx, stretches) in plan.whole.iter().enumerate() {
             for (grain, span) in stretches {
                 let per_stretch = per_day && *grain == Grain::Day;
@@ -459,7 +465,7 @@ impl RequestKpiStore for SqlStore {
         if self.dialect() == Dialect::Postgres {
             execute_in(&mut tx, &Sql::new("LOCK TABLE requests IN SHARE MODE")).await?;
         }
-        for grain in [Grain::Day, Grain::Hour] {
+        for grain in Grain::ALL {
             let (table, _) = rollup_table(grain);
             let mut clear = Sql::new(&format!("DELETE FROM {table} WHERE district_id = "));
             clear.bind(district.to_string());

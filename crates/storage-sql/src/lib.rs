@@ -114,8 +114,8 @@ pub struct SqlStore {
 
 impl SqlStore {
     /// Wraps pools a backend crate has connected and migrated, checks the keyring against
-    /// the database (see [`SqlStore::open_id_keys`]) and completes a KPI rollup an older
-    /// version left without hours (see [`SqlStore::open_request_kpis`]).
+    /// the database (see [`SqlStore::open_id_keys`]) and rebuilds a KPI rollup a migration
+    /// marked as behind this version (see [`SqlStore::open_request_kpis`]).
     pub async fn open(
         dialect: Dialect,
         reader: AnyPool,

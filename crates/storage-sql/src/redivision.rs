@@ -121,7 +121,11 @@ async fn retire(
     .bind(successor.clone())
     .push(")");
     execute_in(tx, &sql).await?;
-    for (table, column) in [("grants", "node_id"), ("request_kpis", "scope_id")] {
+    for (table, column) in [
+        ("grants", "node_id"),
+        ("request_kpis", "scope_id"),
+        ("request_kpis_monthly", "scope_id"),
+    ] {
         let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE district_id = "));
         sql.bind(district.to_string())
             .push(&format!(" AND {column} = "))

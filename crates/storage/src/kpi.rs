@@ -5,9 +5,11 @@
 //! day it was received on ([`intake_day`]). A change of a request removes its old
 //! contribution and adds its new one in the same transaction, so the rollup never drifts;
 //! a KPI over whole days is then a sum over at most (days × metrics) rows, however many
-//! requests there are. The busiest levels ([`HOURLY_KINDS`]) are also rolled up by the
-//! hour, so a period that starts or ends mid-day reads whole hours there and counts at most
-//! part of an hour request by request ([`plan`]).
+//! requests there are. Every rolled-up node is also rolled up by the calendar month, so a
+//! period of many months reads its whole months as one stretch each; the busiest levels
+//! ([`HOURLY_KINDS`]) are also rolled up by the hour, so a period that starts or ends
+//! mid-day reads whole hours there and counts at most part of an hour request by request
+//! ([`plan`]).
 //!
 //! Everything here is judged from the record alone, never from a clock: a deadline counts
 //! as decided once it was met or its breach was recorded (the scheduler records a breach
@@ -21,7 +23,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, Utc};
 use mulin_domain::deadline::EscalationLevel;
 use mulin_domain::org::Department;
 use mulin_domain::request::RequestStatus;
@@ -56,24 +58,44 @@ pub enum Grain {
     Day,
     /// A China-time hour ([`HOURLY_KINDS`] only).
     Hour,
+    /// A China calendar month (every rolled-up node), so a period of many months reads a
+    /// month's rows once instead of each of its days'.
+    Month,
 }
 
 impl Grain {
-    /// How long one stretch lasts.
-    pub fn length(self) -> Duration {
-        match self {
-            Grain::Day => Duration::days(1),
-            Grain::Hour => Duration::hours(1),
-        }
-    }
+    /// Every grain, in key order.
+    pub const ALL: [Grain; 3] = [Grain::Day, Grain::Hour, Grain::Month];
 
     /// The start (as a UTC instant) of the stretch `at` falls in.
     pub fn start(self, at: DateTime<Utc>) -> DateTime<Utc> {
-        let length_ms = self.length().num_milliseconds();
-        let offset_ms = Duration::hours(DAY_OFFSET_HOURS).num_milliseconds();
-        let local = at.timestamp_millis() + offset_ms;
-        let start = local.div_euclid(length_ms) * length_ms - offset_ms;
-        DateTime::from_timestamp_millis(start).unwrap_or(at)
+        let fixed = |length: Duration| {
+            let length_ms = length.num_milliseconds();
+            let offset_ms = Duration::hours(DAY_OFFSET_HOURS).num_milliseconds();
+            let local = at.timestamp_millis() + offset_ms;
+            let start = local.div_euclid(length_ms) * length_ms - offset_ms;
+            DateTime::from_timestamp_millis(start).unwrap_or(at)
+        };
+        match self {
+            Grain::Day => fixed(Duration::days(1)),
+            Grain::Hour => fixed(Duration::hours(1)),
+            Grain::Month => {
+                let date = china_date(at);
+                china_midnight(date.with_day(1).unwrap_or(date))
+            }
+        }
+    }
+
+    /// The end of the stretch starting at `start` (the next one's start).
+    pub fn end(self, start: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Grain::Day => start + Duration::days(1),
+            Grain::Hour => start + Duration::hours(1),
+            Grain::Month => {
+                let date = china_date(start);
+                china_midnight(date.checked_add_months(Months::new(1)).unwrap_or(date))
+            }
+        }
     }
 
     /// The first stretch start at or after `at`.
@@ -82,20 +104,25 @@ impl Grain {
         if start == at {
             start
         } else {
-            start + self.length()
+            self.end(start)
         }
     }
 
     /// The grains a node of `kind` is rolled up by.
     pub fn of(kind: NodeKind) -> &'static [Grain] {
         if HOURLY_KINDS.contains(&kind) {
-            &[Grain::Day, Grain::Hour]
+            &Grain::ALL
         } else if ROLLUP_KINDS.contains(&kind) {
-            &[Grain::Day]
+            &[Grain::Day, Grain::Month]
         } else {
             &[]
         }
     }
+}
+
+/// The UTC instant a China calendar date starts at.
+fn china_midnight(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(NaiveTime::MIN).and_utc() - Duration::hours(DAY_OFFSET_HOURS)
 }
 
 /// The start (as a UTC instant) of the China-time day `at` falls on.
@@ -434,30 +461,33 @@ pub struct Cut {
 impl Cut {
     /// The whole stretch.
     pub fn whole(&self) -> Span {
-        (self.start, self.start + self.grain.length())
+        (self.start, self.grain.end(self.start))
     }
 }
 
-/// How the counts of consecutive periods are gathered: whole days and hours from the
-/// rollup, and the days or hours their bounds cut.
+/// How the counts of consecutive periods are gathered: whole months, days and hours from
+/// the rollup, and the days or hours their bounds cut.
 #[derive(Clone, PartialEq, Debug, Default)]
 pub struct Plan {
-    /// For each period, the stretches read whole from the rollup: the days or hours
-    /// starting in each span.
+    /// For each period, the stretches read whole from the rollup: the months, days or
+    /// hours starting in each span.
     pub whole: Vec<Vec<(Grain, Span)>>,
     /// The stretches cut by a bound, oldest first.
     pub cuts: Vec<Cut>,
 }
 
 /// The plan for the periods `[bounds[0], bounds[1])`, `[bounds[1], bounds[2])` …, for a
-/// scope rolled up by the day and, if `hourly`, by the hour. Bounds are in ascending order
-/// (a period whose end is not after its start is empty).
-pub fn plan(bounds: &[DateTime<Utc>], hourly: bool) -> Plan {
+/// scope rolled up by the day and by those of `grains` besides (hours for the partial
+/// days, months for the whole ones). Bounds are in ascending order (a period whose end is
+/// not after its start is empty).
+pub fn plan(bounds: &[DateTime<Utc>], grains: &[Grain]) -> Plan {
+    let hourly = grains.contains(&Grain::Hour);
+    let monthly = grains.contains(&Grain::Month);
     let fine = if hourly { Grain::Hour } else { Grain::Day };
     let periods: Vec<Span> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
     let whole = periods
         .iter()
-        .map(|&(from, to)| whole_stretches(from, to, hourly))
+        .map(|&(from, to)| whole_stretches(from, to, hourly, monthly))
         .collect();
     let owner = |at: DateTime<Utc>| {
         periods
@@ -474,7 +504,7 @@ pub fn plan(bounds: &[DateTime<Utc>], hourly: bool) -> Plan {
     let cuts = starts
         .into_iter()
         .map(|start| {
-            let end = start + fine.length();
+            let end = fine.end(start);
             let mut points: Vec<DateTime<Utc>> = bounds
                 .iter()
                 .copied()
@@ -499,17 +529,33 @@ pub fn plan(bounds: &[DateTime<Utc>], hourly: bool) -> Plan {
     Plan { whole, cuts }
 }
 
-/// The whole days of `[from, to)`, and where `hourly` the whole hours of its partial days.
-fn whole_stretches(from: DateTime<Utc>, to: DateTime<Utc>, hourly: bool) -> Vec<(Grain, Span)> {
+/// The whole days of `[from, to)` (where `monthly`, its whole months and the whole days
+/// beside them), and where `hourly` the whole hours of its partial days.
+fn whole_stretches(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    hourly: bool,
+    monthly: bool,
+) -> Vec<(Grain, Span)> {
     let mut out = Vec::new();
     if from >= to {
         return out;
     }
     let first_day = Grain::Day.start_at_or_after(from);
     let end_day = Grain::Day.start(to);
-    if first_day < end_day {
-        out.push((Grain::Day, (first_day, end_day)));
-    }
+    let first_month = Grain::Month.start_at_or_after(first_day);
+    let end_month = Grain::Month.start(end_day);
+    let days = if monthly && first_month < end_month {
+        out.push((Grain::Month, (first_month, end_month)));
+        vec![(first_day, first_month), (end_month, end_day)]
+    } else {
+        vec![(first_day, end_day)]
+    };
+    out.extend(
+        days.into_iter()
+            .filter(|(from, to)| from < to)
+            .map(|span| (Grain::Day, span)),
+    );
     if hourly {
         let first_hour = Grain::Hour.start_at_or_after(from);
         let end_hour = Grain::Hour.start(to);
@@ -550,6 +596,9 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    const HOURLY: &[Grain] = &[Grain::Day, Grain::Hour];
+    const DAILY: &[Grain] = &[Grain::Day];
+
     #[test]
     fn days_are_china_days() {
         let at = Utc.with_ymd_and_hms(2026, 3, 1, 15, 59, 0).unwrap();
@@ -566,21 +615,20 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 3, 1, 15, 0, 0).unwrap()
         );
         assert_eq!(Grain::Hour.start_at_or_after(at), next);
-        assert_eq!(Grain::of(NodeKind::Street), [Grain::Day, Grain::Hour]);
-        assert_eq!(Grain::of(NodeKind::Grid), [Grain::Day]);
+        assert_eq!(Grain::of(NodeKind::Street), Grain::ALL);
         assert!(Grain::of(NodeKind::Building).is_empty());
     }
 
     /// Checks that `plan` covers each period exactly once with stretches of its grains
     /// (whole ones aligned to their grain), and returns it.
-    fn checked_plan(bounds: &[DateTime<Utc>], hourly: bool) -> Plan {
-        let p = plan(bounds, hourly);
+    fn checked_plan(bounds: &[DateTime<Utc>], grains: &[Grain]) -> Plan {
+        let p = plan(bounds, grains);
         assert_eq!(p.whole.len(), bounds.len().saturating_sub(1));
         for (idx, w) in bounds.windows(2).enumerate() {
             let mut spans: Vec<Span> = p.whole[idx]
                 .iter()
                 .map(|(grain, span)| {
-                    assert!(hourly || *grain == Grain::Day);
+                    assert!(*grain == Grain::Day || grains.contains(grain));
                     assert_eq!(grain.start(span.0), span.0, "{grain:?} aligned");
                     assert_eq!(grain.start(span.1), span.1, "{grain:?} aligned");
                     *span
@@ -615,7 +663,7 @@ mod tests {
         let hour = Duration::hours(1);
         let min = Duration::minutes(1);
         // Midnight to midnight: whole days only.
-        let whole = checked_plan(&[midnight, midnight + day * 3], true);
+        let whole = checked_plan(&[midnight, midnight + day * 3], HOURLY);
         assert_eq!(
             whole.whole[0],
             [(Grain::Day, (midnight, midnight + day * 3))]
@@ -624,7 +672,7 @@ mod tests {
         // Partial days at both ends, on the hour: whole hours besides the days.
         let from = midnight - hour * 3;
         let to = midnight + day * 2 + hour * 7;
-        let both = checked_plan(&[from, to], true);
+        let both = checked_plan(&[from, to], HOURLY);
         assert!(both.cuts.is_empty());
         assert_eq!(
             both.whole[0],
@@ -635,14 +683,14 @@ mod tests {
             ]
         );
         // Not hourly: the partial days are cut days.
-        let daily = checked_plan(&[from, to], false);
+        let daily = checked_plan(&[from, to], DAILY);
         assert_eq!(daily.cuts.len(), 2);
         assert_eq!(
             daily.cuts[0].pieces,
             [((midnight - day, from), None), ((from, midnight), Some(0))]
         );
         // Mid-hour: at most the cut hours are read one by one.
-        let odd = checked_plan(&[from + min * 17, to + min * 41], true);
+        let odd = checked_plan(&[from + min * 17, to + min * 41], HOURLY);
         assert_eq!(odd.cuts.len(), 2);
         assert_eq!(odd.cuts[0].grain, Grain::Hour);
         assert_eq!(
@@ -654,7 +702,7 @@ mod tests {
         );
         // Two periods meeting mid-hour share the hour they cut.
         let now = midnight + day * 40 + hour * 9 + min * 23;
-        let pair = checked_plan(&[now - day * 60, now - day * 30, now], true);
+        let pair = checked_plan(&[now - day * 60, now - day * 30, now], HOURLY);
         assert_eq!(pair.cuts.len(), 3);
         let shared = &pair.cuts[1];
         assert_eq!(shared.start, now - day * 30 - min * 23);
@@ -667,18 +715,90 @@ mod tests {
             [Some(0), Some(1)]
         );
         // Inside one hour, inside one day, across one midnight, and empty periods.
-        let inside = checked_plan(&[now, now + min * 20], true);
+        let inside = checked_plan(&[now, now + min * 20], HOURLY);
         assert_eq!(inside.cuts.len(), 1);
         assert_eq!(inside.cuts[0].pieces.len(), 3);
-        checked_plan(&[now, now + hour * 5], true);
-        checked_plan(&[now, now + hour * 5], false);
-        checked_plan(&[midnight - min * 90, midnight + min * 90], true);
-        checked_plan(&[midnight - min * 90, midnight + min * 90], false);
-        checked_plan(&[now - day * 2, now - day, now, now + min * 5], true);
-        let empty = checked_plan(&[now, now], true);
+        checked_plan(&[now, now + hour * 5], HOURLY);
+        checked_plan(&[now, now + hour * 5], DAILY);
+        checked_plan(&[midnight - min * 90, midnight + min * 90], HOURLY);
+        checked_plan(&[midnight - min * 90, midnight + min * 90], DAILY);
+        checked_plan(&[now - day * 2, now - day, now, now + min * 5], HOURLY);
+        let empty = checked_plan(&[now, now], HOURLY);
         assert!(empty.whole[0].is_empty() && empty.cuts.is_empty());
-        assert_eq!(plan(&[to, from], true).whole, [Vec::new()]);
-        assert!(plan(&[to, from], true).cuts.is_empty());
+        assert_eq!(plan(&[to, from], &Grain::ALL).whole, [Vec::new()]);
+        assert!(plan(&[to, from], &Grain::ALL).cuts.is_empty());
+    }
+
+    #[test]
+    fn months_are_china_months() {
+        // 2026-03-01 00:00 in China is 2026-02-28 16:00 UTC.
+        let march = Utc.with_ymd_and_hms(2026, 2, 28, 16, 0, 0).unwrap();
+        let april = Utc.with_ymd_and_hms(2026, 3, 31, 16, 0, 0).unwrap();
+        assert_eq!(Grain::Month.start(march), march);
+        assert_eq!(
+            Grain::Month
+                .start(march - Duration::milliseconds(1))
+                .to_string(),
+            "2026-01-31 16:00:00 UTC"
+        );
+        assert_eq!(Grain::Month.start(april - Duration::hours(1)), march);
+        assert_eq!(Grain::Month.end(march), april);
+        assert_eq!(
+            Grain::Month.start_at_or_after(march + Duration::days(3)),
+            april
+        );
+        let december = Utc.with_ymd_and_hms(2026, 11, 30, 16, 0, 0).unwrap();
+        assert_eq!(
+            Grain::Month.end(december).to_string(),
+            "2026-12-31 16:00:00 UTC"
+        );
+        assert_eq!(Grain::of(NodeKind::Grid), [Grain::Day, Grain::Month]);
+    }
+
+    /// A period of several months reads its whole months from the monthly rollup, the whole
+    /// days beside them from the daily one and the partial days' hours from the hourly one;
+    /// the dashboard's series (days only) reads no months.
+    #[test]
+    fn whole_months_are_read_as_months() {
+        let china = |m: u32, d: u32, h: u32, min: u32| {
+            Utc.with_ymd_and_hms(2026, m, d, h, min, 0).unwrap() - Duration::hours(8)
+        };
+        let from = china(1, 15, 10, 23);
+        let to = china(4, 3, 9, 0);
+        let p = checked_plan(&[from, to], &Grain::ALL);
+        assert_eq!(
+            p.whole[0],
+            [
+                (Grain::Month, (china(2, 1, 0, 0), china(4, 1, 0, 0))),
+                (Grain::Day, (china(1, 16, 0, 0), china(2, 1, 0, 0))),
+                (Grain::Day, (china(4, 1, 0, 0), china(4, 3, 0, 0))),
+                (Grain::Hour, (china(1, 15, 11, 0), china(1, 16, 0, 0))),
+                (Grain::Hour, (china(4, 3, 0, 0), to)),
+            ]
+        );
+        assert_eq!(p.cuts.len(), 1);
+        // A grid has months but no hours; a period from one month start to another is
+        // months only.
+        let grid = checked_plan(&[from, to], &[Grain::Day, Grain::Month]);
+        assert_eq!(grid.cuts.len(), 2);
+        let whole = checked_plan(&[china(1, 1, 0, 0), china(3, 1, 0, 0)], &Grain::ALL);
+        assert_eq!(
+            whole.whole[0],
+            [(Grain::Month, (china(1, 1, 0, 0), china(3, 1, 0, 0)))]
+        );
+        // No whole month inside: days only. A year and the year before it, read together.
+        let short = checked_plan(&[china(1, 2, 0, 0), china(2, 20, 0, 0)], &Grain::ALL);
+        assert!(short.whole[0].iter().all(|(grain, _)| *grain == Grain::Day));
+        let now = china(12, 5, 9, 41);
+        let year = Duration::days(365);
+        checked_plan(&[now - year * 2, now - year, now], &Grain::ALL);
+        checked_plan(
+            &[now - year * 2, now - year, now],
+            &[Grain::Day, Grain::Month],
+        );
+        assert!(checked_plan(&[now - year, now], HOURLY).whole[0]
+            .iter()
+            .all(|(grain, _)| *grain != Grain::Month));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use mulin_domain::deadline::EscalationLevel;
 use mulin_domain::org::Department;
 use mulin_domain::request::{Rating, RequestStatus};
 use mulin_domain::tree::{NodeKind, NodePath};
-use mulin_storage::kpi::{days_touched, handling_bucket, intake_day};
+use mulin_storage::kpi::{days_touched, handling_bucket, intake_day, Grain};
 use mulin_storage::{RequestRecord, RequestTallies, Storage};
 use mulin_storage_tests::test_now;
 use proptest::prelude::*;
@@ -425,6 +425,79 @@ async fn a_rebuild_restores_a_lost_or_damaged_rollup() {
     check_against_recomputation(&*store, &records, &scopes, base)
         .await
         .unwrap();
+}
+
+/// Requests every 16 hours for 100 days in every state, changed after they were stored:
+/// periods of months with mid-day bounds, alone and with the period before them, and whole
+/// calendar months, count what a recomputation counts (their whole months are read from the
+/// monthly rollup), also after a damaged monthly rollup is rebuilt.
+#[tokio::test]
+async fn periods_over_months_equal_a_recomputation() {
+    let (db, demo) = loaded().await;
+    let store = db.store();
+    let (places, scopes) = places_and_scopes(&demo);
+    let base = test_now();
+    let intakes: Vec<(usize, i64)> = (0..150)
+        .map(|i| (i as usize % 4, i * 16 * 60 + i % 7))
+        .collect();
+    let mut records = records_after(&places, base, &intakes, &[]);
+    bulk_insert(&*store, &records).await;
+    for idx in 0..records.len() {
+        let minutes = (idx as i64 * 53) % 3_000;
+        let ops = match idx % 5 {
+            0 | 1 => vec![
+                Op::Arrive(minutes % 30),
+                Op::Resolve(minutes),
+                Op::Rate(1 + (idx % 5) as u8),
+            ],
+            2 => vec![Op::BreachArrive, Op::Escalate],
+            3 => vec![Op::Whistle(idx % 3), Op::BreachWhistle],
+            _ => vec![Op::Close],
+        };
+        for op in ops {
+            let before = records[idx].clone();
+            let other = records[(idx + 1) % records.len()].clone();
+            let mut next = before.clone();
+            apply(&mut next, &op, &places, &other);
+            next.seq += 1;
+            store
+                .update_request(&before, &next, &[], &[])
+                .await
+                .unwrap();
+            records[idx] = next;
+        }
+    }
+    let min = Duration::minutes(1);
+    let long = (base + min * 317, base + Duration::days(99) + min * 120);
+    let month = Grain::Month.start_at_or_after(base);
+    let next = Grain::Month.end(month);
+    let cases = [
+        vec![long.0 - (long.1 - long.0), long.0, long.1],
+        vec![month, next],
+        vec![month - min * 130, next, Grain::Month.end(next) + min * 425],
+    ];
+    for bounds in &cases {
+        check_periods(&*store, &records, &scopes, bounds)
+            .await
+            .unwrap();
+    }
+    raw_sql(
+        &db,
+        &["UPDATE request_kpis_monthly SET amount = amount + 5 WHERE metric = 'total'"],
+    )
+    .await;
+    let district = scopes[0].district().into();
+    let damaged = store
+        .request_tallies(district, &scopes[0], month, next)
+        .await
+        .unwrap();
+    assert_ne!(damaged, recompute(&records, &scopes[0], month, next));
+    store.rebuild_request_kpis(district).await.unwrap();
+    for bounds in &cases {
+        check_periods(&*store, &records, &scopes, bounds)
+            .await
+            .unwrap();
+    }
 }
 
 /// Requests every 7 minutes for two days, then a burst in the first 40 minutes of an hour,
