@@ -568,70 +568,64 @@ async fn mid_day_and_mid_hour_periods_equal_a_recomputation() {
     }
 }
 
-/// A database whose requests predate the hourly rollup (migration 0014 marks it) or the
-/// handling-time buckets (0015) gets its rollup rebuilt when the store next opens, once.
+/// A database whose requests predate the hourly rollup (migration 0014 marks it), the
+/// handling-time buckets (0015) or the monthly rollup (0016) gets its rollup rebuilt when
+/// the store next opens, once.
 #[tokio::test]
-async fn opening_a_database_without_hours_rolls_them_up() {
+async fn opening_a_marked_database_rebuilds_its_rollup_once() {
     let (db, demo) = loaded().await;
     let (places, scopes) = places_and_scopes(&demo);
     let base = test_now();
     let (records, burst) = dense_records(&places, base);
     bulk_insert(&*db.store(), &records).await;
-    raw_sql(
-        &db,
-        &[
-            "DELETE FROM request_kpis_hourly",
-            "INSERT INTO meta (key, value) VALUES ('request_kpis_hourly_pending', '1')",
-        ],
-    )
-    .await;
-    let store = db
-        .reopen(mulin_storage_tests::test_id_keys(&[1]))
-        .await
-        .unwrap();
     let at = |minute: i64| base + Duration::minutes(minute);
-    check_periods(
-        &*store,
-        &records,
-        &scopes,
-        &[at(5 * 60 + 31), at(burst + 17)],
-    )
-    .await
-    .unwrap();
-    // Once: the mark went with the rebuild.
-    raw_sql(
+    let mid_day = [at(5 * 60 + 31), at(burst + 17)];
+    let month = Grain::Month.start(base);
+    let months = [month, Grain::Month.end(Grain::Month.end(month))];
+    for mark in [
+        "request_kpis_hourly_pending",
+        "request_kpis_rebuild_pending",
+    ] {
+        let mark = format!("INSERT INTO meta (key, value) VALUES ('{mark}', '1')");
+        let store = reopen_after(
+            &db,
+            &[
+                "DELETE FROM request_kpis_hourly",
+                "DELETE FROM request_kpis_monthly",
+                &mark,
+            ],
+        )
+        .await;
+        for period in [&mid_day, &months] {
+            check_periods(&*store, &records, &scopes, period)
+                .await
+                .unwrap();
+        }
+    }
+    // Once: the marks went with the rebuild.
+    let reopened = reopen_after(
         &db,
         &["DELETE FROM request_kpis_hourly WHERE metric = 'total'"],
     )
     .await;
-    let reopened = db
-        .reopen(mulin_storage_tests::test_id_keys(&[1]))
-        .await
-        .unwrap();
     let district = scopes[0].district().into();
     let tallies = reopened
-        .request_tallies(district, &scopes[0], at(5 * 60 + 31), at(burst + 17))
+        .request_tallies(district, &scopes[0], mid_day[0], mid_day[1])
         .await
         .unwrap();
-    assert!(tallies.total < recompute(&records, &scopes[0], at(5 * 60 + 31), at(burst + 17)).total);
-    // Migration 0015's mark (the handling-time buckets changed) rebuilds it the same way.
-    raw_sql(
-        &db,
-        &["INSERT INTO meta (key, value) VALUES ('request_kpis_rebuild_pending', '1')"],
-    )
-    .await;
-    let rebuilt = db
-        .reopen(mulin_storage_tests::test_id_keys(&[1]))
+    assert!(tallies.total < recompute(&records, &scopes[0], mid_day[0], mid_day[1]).total);
+}
+
+/// Runs `statements` on the test database behind the store's back, then opens the store
+/// anew.
+async fn reopen_after(
+    db: &mulin_storage_tests::TestDb,
+    statements: &[&str],
+) -> std::sync::Arc<dyn Storage> {
+    raw_sql(db, statements).await;
+    db.reopen(mulin_storage_tests::test_id_keys(&[1]))
         .await
-        .unwrap();
-    check_periods(
-        &*rebuilt,
-        &records,
-        &scopes,
-        &[at(5 * 60 + 31), at(burst + 17)],
-    )
-    .await
-    .unwrap();
+        .unwrap()
 }
 
 /// Bulk-loads `records`, each with its intake event.
