@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Offset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
 
 /// China Standard Time (UTC+8): the zone "today" is counted in for ages and dates.
 const CHINA_OFFSET_SECONDS: i32 = 8 * 3600;
@@ -13,6 +13,12 @@ pub fn china() -> FixedOffset {
     FixedOffset::east_opt(CHINA_OFFSET_SECONDS).unwrap_or_else(|| Utc.fix())
 }
 
+/// The UTC instant a China calendar date starts at.
+pub fn china_day_start(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(NaiveTime::MIN).and_utc()
+        - chrono::Duration::seconds(i64::from(CHINA_OFFSET_SECONDS))
+}
+
 /// A source of the current instant.
 pub trait Clock: Send + Sync + 'static {
     /// The current instant, UTC.
@@ -20,10 +26,7 @@ pub trait Clock: Send + Sync + 'static {
 
     /// Today's date in China.
     fn today(&self) -> NaiveDate {
-        match FixedOffset::east_opt(CHINA_OFFSET_SECONDS) {
-            Some(offset) => self.now().with_timezone(&offset).date_naive(),
-            None => self.now().date_naive(),
-        }
+        self.now().with_timezone(&china()).date_naive()
     }
 }
 
@@ -60,5 +63,23 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         self.0.lock().map(|now| *now).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn china_days_start_at_sixteen_utc_the_day_before() {
+        let date = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let start = china_day_start(date);
+        assert_eq!(start, Utc.with_ymd_and_hms(2025, 12, 31, 16, 0, 0).unwrap());
+        assert_eq!(ManualClock::new(start).today(), date);
+        assert_eq!(
+            ManualClock::new(start - chrono::Duration::seconds(1)).today(),
+            date.pred_opt().unwrap()
+        );
     }
 }

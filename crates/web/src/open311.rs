@@ -26,7 +26,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, Duration, FixedOffset, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use mulin_domain::ids::{DistrictId, NodeId, RequestId};
 use mulin_domain::request::{service_type, Channel, SERVICE_CATALOGUE};
 use mulin_domain::tree::NodeKind;
@@ -254,12 +254,8 @@ fn parse_query(raw: Option<&str>) -> Result<Params, Open311Error> {
 
 /// An instant as the standard writes it: ISO 8601 with China's +08:00 offset.
 pub fn iso(at: DateTime<Utc>) -> String {
-    match FixedOffset::east_opt(8 * 3600) {
-        Some(china) => at
-            .with_timezone(&china)
-            .to_rfc3339_opts(SecondsFormat::Secs, false),
-        None => at.to_rfc3339_opts(SecondsFormat::Secs, false),
-    }
+    at.with_timezone(&crate::clock::china())
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 /// The district a call is about: `jurisdiction_id` (the district's division code), or the

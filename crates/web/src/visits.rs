@@ -388,11 +388,7 @@ pub async fn coverage(
     let district = auth.user.district;
     let today = state.clock.today();
     let first = window.first_day(today);
-    // Days start at midnight China time.
-    let since = first
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc() - Duration::hours(8))
-        .ok_or(WebError::Invalid("visit.error.window"))?;
+    let since = crate::clock::china_day_start(first);
     let calendar = state.calendars.of(district).await?;
     let per_worker = window.working_minutes(today, &calendar);
     let mut rows = Vec::new();

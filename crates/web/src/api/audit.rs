@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use mulin_storage::{AuditEntry, AuditQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -71,11 +71,7 @@ fn filled(value: &Option<String>) -> Option<String> {
 fn day_start(text: &str) -> Result<DateTime<Utc>, WebError> {
     let bad = || WebError::BadRequest(Tr::new(Lang::ZhCn).get("audit.error.date").to_owned());
     let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad())?;
-    let china = FixedOffset::east_opt(8 * 3600).ok_or_else(bad)?;
-    day.and_hms_opt(0, 0, 0)
-        .and_then(|start| start.and_local_timezone(china).single())
-        .map(|start| start.with_timezone(&Utc))
-        .ok_or_else(bad)
+    Ok(crate::clock::china_day_start(day))
 }
 
 impl AuditParams {

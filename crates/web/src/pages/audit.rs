@@ -8,7 +8,6 @@ use axum::http::Uri;
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
-use chrono::FixedOffset;
 
 use super::{page, with_lang, Layout};
 use crate::access;
@@ -72,7 +71,6 @@ async fn view_audit_get(
     let log = access::audit_log(&state, &user.auth, &query)
         .await
         .map_err(with_lang(lang))?;
-    let china = FixedOffset::east_opt(8 * 3600);
     page(&AuditPage {
         l: Layout::for_user(&state, &user, &uri),
         personal: query.personal_data_reads,
@@ -80,14 +78,11 @@ async fn view_audit_get(
             .items
             .iter()
             .map(|e| AuditRow {
-                at: match china {
-                    Some(offset) => {
-                        e.at.with_timezone(&offset)
-                            .format("%Y-%m-%d %H:%M:%S")
-                            .to_string()
-                    }
-                    None => e.at.to_rfc3339(),
-                },
+                at: e
+                    .at
+                    .with_timezone(&crate::clock::china())
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
                 who: e.username.clone(),
                 action: e.action.clone(),
                 target: format!("{} {}", e.target_kind, e.target_id),

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use mulin_domain::deadline::EscalationLevel;
 use mulin_domain::ids::{NodeId, RequestId};
 use mulin_domain::org::Department;
@@ -40,10 +40,9 @@ pub fn routes() -> Router<AppState> {
 
 /// China time, for every instant shown on a page.
 fn china(at: DateTime<Utc>) -> String {
-    match FixedOffset::east_opt(8 * 3600) {
-        Some(offset) => at.with_timezone(&offset).format("%m-%d %H:%M").to_string(),
-        None => at.format("%m-%d %H:%M UTC").to_string(),
-    }
+    at.with_timezone(&crate::clock::china())
+        .format("%m-%d %H:%M")
+        .to_string()
 }
 
 /// A row of a request list.
@@ -575,10 +574,7 @@ async fn request_page(
             Vec::new()
         },
         admission_pending: current.admission_pending,
-        // China keeps UTC+8 all year, so its date is the UTC date eight hours on.
-        today: (state.clock.now() + chrono::Duration::hours(8))
-            .date_naive()
-            .to_string(),
+        today: state.clock.today().to_string(),
         events: events.iter().map(|e| event_row(t, e)).collect(),
         actions,
         departments,

@@ -166,8 +166,7 @@ async fn calendar_page(
 }
 
 async fn view_calendar_now_get(State(state): State<AppState>) -> Redirect {
-    // China keeps UTC+8 all year.
-    let year = (state.clock.now() + chrono::Duration::hours(8)).year();
+    let year = state.clock.today().year();
     Redirect::to(&format!("/calendar/{year}"))
 }
 

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use mulin_domain::ids::NodeId;
 use mulin_domain::movement::Month;
 use mulin_domain::policy::Action;
@@ -18,6 +18,7 @@ use mulin_storage::VisitRecord;
 
 use super::{check_form, page, with_lang, Layout};
 use crate::auth::PageUser;
+use crate::clock::china;
 use crate::error::{PageError, WebError};
 use crate::visits::{self, NewVisit};
 use crate::{floating, AppState};
@@ -33,21 +34,15 @@ pub fn routes() -> Router<AppState> {
         .route("/care", get(view_care_get))
 }
 
-/// China time (UTC+8), in which the form's time is entered and every time is shown.
-const CHINA_SECONDS: i32 = 8 * 3600;
-
+/// A time as shown on the page: in China time, in which the form's time is also entered.
 fn china_text(at: DateTime<Utc>, format: &str) -> String {
-    (at + Duration::seconds(i64::from(CHINA_SECONDS)))
-        .naive_utc()
-        .format(format)
-        .to_string()
+    at.with_timezone(&china()).format(format).to_string()
 }
 
 fn from_china_local(text: &str) -> Option<DateTime<Utc>> {
     let local = NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M").ok()?;
-    let offset = FixedOffset::east_opt(CHINA_SECONDS)?;
     local
-        .and_local_timezone(offset)
+        .and_local_timezone(china())
         .single()
         .map(|at| at.with_timezone(&Utc))
 }
