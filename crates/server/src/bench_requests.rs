@@ -244,7 +244,7 @@ where
     Ok((started.elapsed(), all))
 }
 
-/// What the intake rounds send with: the storage for the raw baseline, and one HTTP
+/// What the intake rounds send with: the storage for the baselines, and one HTTP
 /// client (its connection pool shared by the concurrent tasks) for the two channels.
 struct Clients {
     store: Arc<dyn Storage>,
@@ -297,8 +297,45 @@ impl Clients {
     /// intake's latency.
     async fn run(&self, path: IntakePath, n: usize) -> anyhow::Result<(Duration, Vec<Duration>)> {
         match path {
-            IntakePath::Bare => bare_inserts(&self.store, &self.buildings, n, self.clients).await,
-            IntakePath::Raw => raw_inserts(&self.store, &self.buildings, n, self.clients).await,
+            IntakePath::Bare => {
+                let store = self.store.clone();
+                let district: DistrictId = self.buildings[0].district().into();
+                hammer(n, self.clients, move |i| {
+                    let store = store.clone();
+                    async move {
+                        let entry = mulin_storage::AuditEntry {
+                            id: uuid::Uuid::now_v7(),
+                            district,
+                            at: SystemClock.now(),
+                            user_id: None,
+                            username: "bench".into(),
+                            action: "bench.insert".into(),
+                            target_kind: "bench".into(),
+                            target_id: i.to_string(),
+                            ip: None,
+                            detail: String::new(),
+                        };
+                        store.append_audit(&entry).await?;
+                        Ok(())
+                    }
+                })
+                .await
+            }
+            IntakePath::Raw => {
+                // Deadlines a day ahead, so none falls due during the run.
+                let (store, buildings) = (self.store.clone(), self.buildings.clone());
+                hammer(n, self.clients, move |i| {
+                    let (store, buildings) = (store.clone(), buildings.clone());
+                    async move {
+                        let now = SystemClock.now();
+                        let place = buildings[i % buildings.len()];
+                        let r = record(place, now, chrono::Duration::days(1));
+                        store.insert_request(&r, &[first_event(now)], &[]).await?;
+                        Ok(())
+                    }
+                })
+                .await
+            }
             IntakePath::Api => {
                 // The bodies differ only in the address; they are made before the clock
                 // starts, so the client's own JSON work is not counted against the server.
@@ -466,66 +503,6 @@ async fn intake_rounds(clients: &Clients, n: usize, rounds: usize) -> anyhow::Re
         );
     }
     Ok(())
-}
-
-/// `n` audit entries, one durable transaction each, from `clients` concurrent tasks: the
-/// bare baseline, a single row however the storage is set up.
-async fn bare_inserts(
-    store: &Arc<dyn Storage>,
-    buildings: &[NodePath],
-    n: usize,
-    clients: usize,
-) -> anyhow::Result<(Duration, Vec<Duration>)> {
-    let store = store.clone();
-    let district: DistrictId = buildings[0].district().into();
-    hammer(n, clients, move |i| {
-        let store = store.clone();
-        async move {
-            let entry = mulin_storage::AuditEntry {
-                id: uuid::Uuid::now_v7(),
-                district,
-                at: SystemClock.now(),
-                user_id: None,
-                username: "bench".into(),
-                action: "bench.insert".into(),
-                target_kind: "bench".into(),
-                target_id: i.to_string(),
-                ip: None,
-                detail: String::new(),
-            };
-            store.append_audit(&entry).await?;
-            Ok(())
-        }
-    })
-    .await
-}
-
-/// `n` request records (deadlines a day ahead) straight into storage, one durable
-/// transaction each, from `clients` concurrent tasks: the raw-insert baseline, and the open
-/// requests that wait while others fall due.
-async fn raw_inserts(
-    store: &Arc<dyn Storage>,
-    buildings: &[NodePath],
-    n: usize,
-    clients: usize,
-) -> anyhow::Result<(Duration, Vec<Duration>)> {
-    let store = store.clone();
-    let buildings: Arc<Vec<NodePath>> = Arc::new(buildings.to_vec());
-    hammer(n, clients, move |i| {
-        let store = store.clone();
-        let buildings = buildings.clone();
-        async move {
-            let now = SystemClock.now();
-            let r = record(
-                buildings[i % buildings.len()],
-                now,
-                chrono::Duration::days(1),
-            );
-            store.insert_request(&r, &[first_event(now)], &[]).await?;
-            Ok(())
-        }
-    })
-    .await
 }
 
 /// Runs the benchmark and prints Markdown tables.
