@@ -328,16 +328,7 @@ fn the_rollup_equals_a_recomputation_after_random_changes() {
                 }
                 for (idx, op) in &ops {
                     let idx = idx % records.len();
-                    let before = records[idx].clone();
-                    let other = records[(idx + 1) % records.len()].clone();
-                    let mut next = before.clone();
-                    apply(&mut next, op, &places, &other);
-                    next.seq += 1;
-                    store
-                        .update_request(&before, &next, &[], &[])
-                        .await
-                        .unwrap();
-                    records[idx] = next;
+                    change_stored(&*store, &mut records, idx, op, &places).await;
                 }
                 check_against_recomputation(&*store, &records, &scopes, base).await
             })
@@ -455,16 +446,7 @@ async fn periods_over_months_equal_a_recomputation() {
             _ => vec![Op::Close],
         };
         for op in ops {
-            let before = records[idx].clone();
-            let other = records[(idx + 1) % records.len()].clone();
-            let mut next = before.clone();
-            apply(&mut next, &op, &places, &other);
-            next.seq += 1;
-            store
-                .update_request(&before, &next, &[], &[])
-                .await
-                .unwrap();
-            records[idx] = next;
+            change_stored(&*store, &mut records, idx, &op, &places).await;
         }
     }
     let min = Duration::minutes(1);
@@ -626,6 +608,26 @@ async fn reopen_after(
     db.reopen(mulin_storage_tests::test_id_keys(&[1]))
         .await
         .unwrap()
+}
+
+/// Applies `op` to request `idx` in the store and in `records`, as a handler's change would.
+async fn change_stored(
+    store: &dyn Storage,
+    records: &mut [RequestRecord],
+    idx: usize,
+    op: &Op,
+    places: &[NodePath],
+) {
+    let before = records[idx].clone();
+    let other = records[(idx + 1) % records.len()].clone();
+    let mut next = before.clone();
+    apply(&mut next, op, places, &other);
+    next.seq += 1;
+    store
+        .update_request(&before, &next, &[], &[])
+        .await
+        .unwrap();
+    records[idx] = next;
 }
 
 /// Bulk-loads `records`, each with its intake event.
