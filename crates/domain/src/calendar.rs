@@ -63,6 +63,18 @@ const MINUTES_PER_DAY: u32 = 24 * 60;
 /// The offset of China Standard Time, UTC+8, in seconds.
 const CHINA_OFFSET_SECONDS: i32 = 8 * 3600;
 
+/// China Standard Time as an offset (UTC+8; China keeps no summer time): the zone every
+/// "today", China-time day and shown time is counted in.
+pub fn china() -> FixedOffset {
+    // East 8 hours is always in range; the fallback is never taken.
+    FixedOffset::east_opt(CHINA_OFFSET_SECONDS).unwrap_or_else(|| Utc.fix())
+}
+
+/// The UTC instant a China calendar date starts at.
+pub fn china_day_start(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(NaiveTime::MIN).and_utc() - TimeDelta::seconds(i64::from(CHINA_OFFSET_SECONDS))
+}
+
 /// The hours of a working day and the offset they are given in.
 ///
 /// Invariant: at least one period; each period is `(start, end)` in whole minutes after local
@@ -118,8 +130,7 @@ impl WorkingHours {
     /// China's usual office hours: 09:00–12:00 and 13:30–17:30 at UTC+8 (7 hours a day).
     pub fn china_default() -> WorkingHours {
         WorkingHours {
-            // East 8 hours is always in range; the fallback is never taken.
-            offset: FixedOffset::east_opt(CHINA_OFFSET_SECONDS).unwrap_or_else(|| Utc.fix()),
+            offset: china(),
             periods: vec![(9 * 60, 12 * 60), (13 * 60 + 30, 17 * 60 + 30)],
         }
     }

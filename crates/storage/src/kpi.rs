@@ -23,7 +23,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
+use mulin_domain::calendar::{china, china_day_start};
 use mulin_domain::deadline::EscalationLevel;
 use mulin_domain::org::Department;
 use mulin_domain::request::RequestStatus;
@@ -48,9 +49,6 @@ pub const ROLLUP_KINDS: [NodeKind; 5] = [
 /// rows, so only the levels whose intake grows with the district's size get hours.
 pub const HOURLY_KINDS: [NodeKind; 3] = [NodeKind::District, NodeKind::Street, NodeKind::Community];
 
-/// Days are China's calendar days (UTC+8), as the district reports them.
-const DAY_OFFSET_HOURS: i64 = 8;
-
 /// The stretches of intake time the rollup sums over.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum Grain {
@@ -71,7 +69,8 @@ impl Grain {
     pub fn start(self, at: DateTime<Utc>) -> DateTime<Utc> {
         let fixed = |length: Duration| {
             let length_ms = length.num_milliseconds();
-            let offset_ms = Duration::hours(DAY_OFFSET_HOURS).num_milliseconds();
+            // Days (and hours) are China's, as the district reports them.
+            let offset_ms = i64::from(china().local_minus_utc()) * 1_000;
             let local = at.timestamp_millis() + offset_ms;
             let start = local.div_euclid(length_ms) * length_ms - offset_ms;
             DateTime::from_timestamp_millis(start).unwrap_or(at)
@@ -81,7 +80,7 @@ impl Grain {
             Grain::Hour => fixed(Duration::hours(1)),
             Grain::Month => {
                 let date = china_date(at);
-                china_midnight(date.with_day(1).unwrap_or(date))
+                china_day_start(date.with_day(1).unwrap_or(date))
             }
         }
     }
@@ -93,7 +92,7 @@ impl Grain {
             Grain::Hour => start + Duration::hours(1),
             Grain::Month => {
                 let date = china_date(start);
-                china_midnight(date.checked_add_months(Months::new(1)).unwrap_or(date))
+                china_day_start(date.checked_add_months(Months::new(1)).unwrap_or(date))
             }
         }
     }
@@ -118,11 +117,6 @@ impl Grain {
             &[]
         }
     }
-}
-
-/// The UTC instant a China calendar date starts at.
-fn china_midnight(date: NaiveDate) -> DateTime<Utc> {
-    date.and_time(NaiveTime::MIN).and_utc() - Duration::hours(DAY_OFFSET_HOURS)
 }
 
 /// The start (as a UTC instant) of the China-time day `at` falls on.
@@ -588,7 +582,7 @@ pub fn days_touched(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>
 
 /// The China calendar date of a day starting at `day`.
 pub fn china_date(day: DateTime<Utc>) -> NaiveDate {
-    (day + Duration::hours(DAY_OFFSET_HOURS)).date_naive()
+    day.with_timezone(&china()).date_naive()
 }
 
 #[cfg(test)]

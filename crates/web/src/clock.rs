@@ -3,21 +3,9 @@
 
 use std::sync::Mutex;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
-
-/// China Standard Time (UTC+8): the zone "today" is counted in for ages and dates.
-const CHINA_OFFSET_SECONDS: i32 = 8 * 3600;
-
-/// China Standard Time as an offset (UTC+8; China keeps no summer time).
-pub fn china() -> FixedOffset {
-    FixedOffset::east_opt(CHINA_OFFSET_SECONDS).unwrap_or_else(|| Utc.fix())
-}
-
-/// The UTC instant a China calendar date starts at.
-pub fn china_day_start(date: NaiveDate) -> DateTime<Utc> {
-    date.and_time(NaiveTime::MIN).and_utc()
-        - chrono::Duration::seconds(i64::from(CHINA_OFFSET_SECONDS))
-}
+use chrono::{DateTime, NaiveDate, Utc};
+/// China time, as the domain counts it: the web crate's one way to show, parse and cut days.
+pub use mulin_domain::calendar::{china, china_day_start};
 
 /// A source of the current instant.
 pub trait Clock: Send + Sync + 'static {
