@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use axum::routing::post;
 use chrono::Duration;
 use hmac::{Hmac, Mac};
-use mulin_domain::tree::NodeKind;
 use mulin_storage::{DeliveryState, WebhookRecord};
 use mulin_web::clock::Clock;
 use mulin_web::notify::{dispatch_due, purge_delivered, spawn_dispatcher, WebhookNotifier};
@@ -19,6 +18,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::helpers::{spawn_app, TestApp};
+use crate::requests::building_in_grid;
 
 /// One POST a receiver got.
 #[derive(Clone, Debug)]
@@ -190,17 +190,6 @@ async fn subscribe_and_file(app: &TestApp, name: &str, url: &str, secret: &str) 
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     created
-}
-
-fn building_in_grid(app: &TestApp, idx: usize) -> String {
-    let grid = app.grid(idx).path.id();
-    app.nodes(NodeKind::Building)
-        .into_iter()
-        .find(|b| b.path.at(NodeKind::Grid) == Some(grid))
-        .unwrap()
-        .path
-        .id()
-        .to_string()
 }
 
 #[tokio::test]
